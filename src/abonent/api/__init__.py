@@ -1,0 +1,1 @@
+"""JSON API v1 for the mobile apps (django-ninja): OpenAPI, auth, error mapping."""

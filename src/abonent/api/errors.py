@@ -1,0 +1,137 @@
+"""Every error of the API as RFC 9457 problem+json, mapped from domain errors in one place.
+
+A problem has ``type``, ``title``, ``status``, ``detail`` and ``instance`` as in the RFC,
+plus ``code`` (stable, for programs) and, for invalid input, ``errors``: a list of
+``{"field": …, "message": …}`` saying what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from abonent.core.errors import DomainError, NotFound, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "urn:abonent:problem:"
+
+# Domain errors by class → HTTP status. Subclasses inherit their base's status.
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    ValidationFailed: 422,
+    DomainError: 409,
+}
+
+
+def problem_response(
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"ensure_ascii": False})
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def status_for(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 409
+
+
+def _field_of(loc: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie", "form", "payload")]
+    return ".".join(parts) or "body"
+
+
+def _message_of(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    messages = {
+        "missing": "Обязательное поле: заполните его",
+        "json_invalid": "Тело запроса — не JSON: проверьте синтаксис",
+        "string_too_short": f"Слишком коротко: не меньше {ctx.get('min_length')} символов",
+        "string_too_long": f"Слишком длинно: не больше {ctx.get('max_length')} символов",
+        "int_parsing": "Ожидается целое число",
+        "decimal_parsing": "Ожидается число, например 123.45",
+        "date_from_datetime_parsing": "Ожидается дата в формате ГГГГ-ММ-ДД",
+        "date_parsing": "Ожидается дата в формате ГГГГ-ММ-ДД",
+        "string_type": "Ожидается строка",
+        "extra_forbidden": "Неизвестное поле: уберите его",
+    }
+    return messages.get(kind) or str(error.get("msg", "Неверное значение"))
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the handlers that turn every exception into a problem."""
+
+    @api.exception_handler(NinjaValidationError)
+    def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors = [{"field": _field_of(e.get("loc", ())), "message": _message_of(e)} for e in exc.errors]
+        return problem_response(
+            request, status=422, code="validation_failed", title="Неверные данные", detail="Исправьте поля, указанные в errors", errors=errors
+        )
+
+    @api.exception_handler(ValidationFailed)
+    def on_validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
+        errors = [{"field": field, "message": m} for field, messages in exc.errors.items() for m in messages]
+        return problem_response(request, status=422, code=exc.code, title="Неверные данные", detail=exc.text, errors=errors)
+
+    @api.exception_handler(DomainError)
+    def on_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        errors = [{"field": exc.field, "message": exc.text}] if exc.field else None
+        return problem_response(request, status=status_for(exc), code=exc.code, title=exc.text, detail=exc.text, errors=errors)
+
+    @api.exception_handler(AuthenticationError)
+    def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return problem_response(
+            request,
+            status=401,
+            code="not_authenticated",
+            title="Требуется вход",
+            detail="Передайте действующий токен доступа в заголовке Authorization: Bearer …",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @api.exception_handler(Http404)
+    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem_response(request, status=404, code="not_found", title="Не найдено", detail="Запрошенный объект не найден")
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return problem_response(request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc), detail=str(exc))
+
+    @api.exception_handler(Exception)
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("Unable to handle API request %s %s", request.method, request.path)
+        return problem_response(
+            request,
+            status=500,
+            code="server_error",
+            title="Внутренняя ошибка сервера",
+            detail="Мы уже знаем об ошибке и исправляем её. Повторите попытку позже.",
+        )

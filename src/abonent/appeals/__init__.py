@@ -1,0 +1,1 @@
+"""Support appeals, connection applications, deletion requests, workflow, SLA."""

@@ -1,0 +1,1 @@
+"""The operators' back office: Django admin registrations, roles and views for every domain."""

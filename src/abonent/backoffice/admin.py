@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from abonent.core.models import Supplier, SupplierTerms
+from abonent.customers.models import Contract, GasEquipment, PersonalAccount
+from abonent.identity.models import User
+from abonent.metering.models import Meter, Reading
+from abonent.notifications.models import OutboxMessage
+
+admin.site.site_header = _("Абонент — бэк-офис")
+admin.site.site_title = _("Бэк-офис")
+admin.site.index_title = _("Работа с абонентами")
+
+
+class SupplierTermsInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = SupplierTerms
+    extra = 0
+    fields = ["effective_from", "reading_window_start_day", "reading_window_end_day", "due_day", "bill_delivery_day", "sbp_allowed", "link_proofs"]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["short_name", "code", "inn", "time_zone", "hotline_phone", "is_active"]
+    search_fields = ["short_name", "legal_name", "inn", "code"]
+    inlines = [SupplierTermsInline]
+    fieldsets = [
+        (None, {"fields": ["code", "short_name", "legal_name", "is_active", "time_zone"]}),
+        (_("Реквизиты"), {"fields": ["inn", "kpp", "ogrn", "legal_address", "postal_address"]}),
+        (_("Контакты"), {"fields": ["hotline_phone", "phones", "email", "site", "feedback_url", "office_hours"]}),
+        (_("Банк"), {"fields": ["bank_name", "bic", "settlement_account", "correspondent_account"]}),
+    ]
+
+
+@admin.register(SupplierTerms)
+class SupplierTermsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["supplier", "effective_from", "due_day", "bill_delivery_day", "reading_window_start_day", "reading_window_end_day"]
+    list_filter = ["supplier"]
+
+
+class MeterInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Meter
+    extra = 0
+    fields = ["serial", "model", "installed_on", "verification_due_on", "status"]
+    show_change_link = True
+
+
+class EquipmentInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = GasEquipment
+    extra = 0
+
+
+class ContractInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Contract
+    extra = 0
+
+
+@admin.register(PersonalAccount)
+class PersonalAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["number", "holder_name", "address", "supplier", "status"]
+    list_filter = ["supplier", "status", "uses_heating"]
+    search_fields = ["=number", "holder_last_name", "street"]
+    list_select_related = ["supplier"]
+    show_full_result_count = False
+    readonly_fields = ["pin_hash"]
+    inlines = [MeterInline, EquipmentInline, ContractInline]
+
+    @admin.display(description=_("владелец"))
+    def holder_name(self, obj: PersonalAccount) -> str:
+        return obj.holder_name
+
+    @admin.display(description=_("адрес"))
+    def address(self, obj: PersonalAccount) -> str:
+        return obj.address
+
+
+@admin.register(Meter)
+class MeterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["serial", "model", "account", "verification_due_on", "status"]
+    search_fields = ["=serial", "=account__number"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+    show_full_result_count = False
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["meter", "period", "value", "submitted_at", "channel", "status"]
+    list_filter = ["channel", "status"]
+    search_fields = ["=meter__serial", "=meter__account__number"]
+    list_select_related = ["meter"]
+    raw_id_fields = ["meter"]
+    show_full_result_count = False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["created_at", "channel", "recipient", "subject"]
+    list_filter = ["channel"]
+    search_fields = ["recipient"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
+        return super().get_queryset(request)
+
+
+@admin.register(User)
+class AbonentUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    list_display = ["username", "phone", "email", "last_name", "first_name", "is_staff"]
+    search_fields = ["username", "phone", "email", "last_name"]
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        (_("Контакты абонента"), {"fields": ["phone", "middle_name"]}),
+    )

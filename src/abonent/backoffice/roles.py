@@ -1,0 +1,48 @@
+"""Staff roles as Django groups with their permissions, kept in step after every migrate.
+
+- Оператор: sees accounts, meters, readings, contracts; cannot change suppliers or their terms.
+- Старший оператор: as the operator, and changes accounts, meters, readings, contracts.
+- Администратор: everything of the domain apps, suppliers and their terms included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+OPERATOR = "Оператор"
+SENIOR_OPERATOR = "Старший оператор"
+ADMINISTRATOR = "Администратор"
+
+_CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
+_DOMAIN_APPS = ["core", "customers", "metering", "notifications"]
+
+ROLES: dict[str, list[tuple[str, str]]] = {
+    OPERATOR: [("view", m) for m in _CUSTOMER_MODELS] + [("view", "supplier"), ("view", "supplierterms")],
+    SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
+    + [("view", "supplier"), ("view", "supplierterms"), ("view", "outboxmessage")],
+}
+
+
+def roles_sync() -> None:
+    """Create the groups and set their permissions to exactly those the roles name."""
+    for name, grants in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        codenames = [f"{action}_{model}" for action, model in grants]
+        perms = Permission.objects.filter(codename__in=codenames, content_type__app_label__in=_DOMAIN_APPS)
+        group.permissions.set(perms)
+    admin_group, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
+    admin_group.permissions.set(
+        Permission.objects.filter(content_type__app_label__in=[*_DOMAIN_APPS, "identity", "auth"])
+    )
+
+
+def sync_after_migrate(sender: Any, **kwargs: Any) -> None:
+    """post_migrate is sent once per app with models; act after the last, when every
+    permission exists."""
+    from django.apps import apps
+
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if getattr(sender, "label", None) == last.label:
+        roles_sync()

@@ -1,0 +1,1 @@
+"""Tariffs, norms, billing periods and runs, charges, penalties."""

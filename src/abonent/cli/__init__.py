@@ -1,0 +1,1 @@
+"""The `abonent` command line: seed, outbox and every Django management command."""

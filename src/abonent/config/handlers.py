@@ -1,0 +1,48 @@
+"""Error pages: problem+json under /api/, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from abonent.api.errors import problem_response
+
+_TITLES = {
+    400: "Неверный запрос",
+    403: "Доступ запрещён",
+    404: "Страница не найдена",
+    500: "Внутренняя ошибка сервера",
+}
+_DETAILS = {
+    400: "Запрос не удалось разобрать. Проверьте адрес и данные и повторите.",
+    403: "У вас нет прав на это действие.",
+    404: "Такой страницы нет. Проверьте адрес или вернитесь на главную.",
+    500: "Мы уже знаем об ошибке и исправляем её. Повторите попытку позже.",
+}
+_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 500: "server_error"}
+
+
+def _respond(request: HttpRequest, status: int) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problem_response(
+            request, status=status, code=_CODES[status], title=_TITLES[status], detail=_DETAILS[status]
+        )
+    return render(
+        request, "web/error.html", {"status": status, "title": _TITLES[status], "detail": _DETAILS[status]}, status=status
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _respond(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _respond(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _respond(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _respond(request, 500)

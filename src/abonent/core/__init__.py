@@ -1,0 +1,1 @@
+"""Shared kernel: money, periods, tenancy (Supplier), clock, jobs, errors."""

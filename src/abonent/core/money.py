@@ -1,0 +1,87 @@
+"""Money, tariffs and volumes as Decimal, rounded in one place with a named mode.
+
+Rubles have 2 places, tariffs 4, volumes (m³) 3. Rounding is ROUND_HALF_UP, as in Russian
+accounting practice and on payment documents, not the banker's rounding of Python's
+``round``. Floats are refused everywhere: a float has already lost the kopeck.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+RUBLE = Decimal("0.01")
+TARIFF = Decimal("0.0001")
+VOLUME = Decimal("0.001")
+ROUNDING = ROUND_HALF_UP
+
+
+class MoneyFormatError(ValueError):
+    """A value that is not an amount written with digits."""
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """A Decimal from a Decimal, an int or a string written the usual ways ("1 234,56").
+
+    Raises MoneyFormatError for floats, empty strings and anything that is not a finite number.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyFormatError(f"{value!r}: amounts are never floats; pass a string or a Decimal")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+        if not text:
+            raise MoneyFormatError("an empty string is not an amount")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise MoneyFormatError(f"{value!r} is not a number") from None
+    else:
+        raise MoneyFormatError(f"{type(value).__name__} is not an amount")
+    if not result.is_finite():
+        raise MoneyFormatError(f"{value!r} is not a finite number")
+    return result
+
+
+def quantize(value: Decimal | int | str, step: Decimal, *, rounding: str = ROUNDING) -> Decimal:
+    """Round ``value`` to ``step`` (e.g. RUBLE) with ``rounding`` (half up unless named)."""
+    return to_decimal(value).quantize(step, rounding=rounding)
+
+
+def round_rubles(value: Decimal | int | str) -> Decimal:
+    return quantize(value, RUBLE)
+
+
+def round_tariff(value: Decimal | int | str) -> Decimal:
+    return quantize(value, TARIFF)
+
+
+def round_volume(value: Decimal | int | str) -> Decimal:
+    return quantize(value, VOLUME)
+
+
+def to_kopecks(value: Decimal | int | str) -> int:
+    """Whole kopecks of an amount in rubles, rounded half up."""
+    return int(round_rubles(value) * 100)
+
+
+def from_kopecks(kopecks: int) -> Decimal:
+    return (Decimal(kopecks) / 100).quantize(RUBLE)
+
+
+def format_rubles(value: Decimal | int | str, *, sign: bool = True) -> str:
+    """The Russian way: «1 234,56 ₽» with narrow no-break spaces between thousands."""
+    amount = round_rubles(value)
+    negative = amount < 0
+    whole, frac = f"{abs(amount):.2f}".split(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    text = "\u202f".join(groups) + "," + frac
+    if negative:
+        text = "\u2212" + text
+    return text + "\u00a0₽" if sign else text

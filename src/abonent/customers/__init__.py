@@ -1,0 +1,1 @@
+"""Personal accounts, premises, residents, equipment, contracts, benefits, user↔account links."""

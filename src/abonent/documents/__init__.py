@@ -1,0 +1,1 @@
+"""Bills (ЕПД) with the payment QR code, PDF rendering, stored files."""

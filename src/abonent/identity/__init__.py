@@ -1,0 +1,1 @@
+"""Users, registration, codes, login, password reset, consents, sessions, OIDC."""

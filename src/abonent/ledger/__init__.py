@@ -1,0 +1,1 @@
+"""Ledger entries and balances per account and service."""

@@ -1,0 +1,1 @@
+"""Meters, readings, the reading window and validation."""

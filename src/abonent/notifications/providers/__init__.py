@@ -1,0 +1,1 @@
+"""Senders of messages. ``outbox`` keeps them in the database (the embedded default)."""

@@ -1,0 +1,33 @@
+"""The outbox: messages of the embedded default, kept in the database instead of sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
+
+from abonent.notifications.enums import Channel
+from abonent.notifications.models import OutboxMessage
+
+
+class EmailBackend(BaseEmailBackend):
+    """A Django e-mail backend that files every message in the outbox, one row a recipient."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        now = timezone.now()
+        rows = [
+            OutboxMessage(channel=Channel.EMAIL, recipient=to, subject=message.subject, body=message.body, created_at=now)
+            for message in email_messages
+            for to in message.recipients()
+        ]
+        OutboxMessage.objects.bulk_create(rows)
+        return len(email_messages)
+
+
+class OutboxSmsSender:
+    """The SMS sender of the embedded default."""
+
+    def send(self, *, phone: str, text: str) -> None:
+        OutboxMessage.objects.create(channel=Channel.SMS, recipient=phone, body=text, created_at=timezone.now())

@@ -1,0 +1,1 @@
+"""Payments, gateways, webhook inbox, bank registries."""

@@ -1,0 +1,1 @@
+"""The server-rendered portal for subscribers."""
