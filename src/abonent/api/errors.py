@@ -50,7 +50,9 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
-    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        body, status=status, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"ensure_ascii": False}
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -59,7 +61,7 @@ def problem_response(
 def status_for(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 409
 
 
@@ -93,18 +95,27 @@ def install(api: NinjaAPI) -> None:
     def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         errors = [{"field": _field_of(e.get("loc", ())), "message": _message_of(e)} for e in exc.errors]
         return problem_response(
-            request, status=422, code="validation_failed", title="Неверные данные", detail="Исправьте поля, указанные в errors", errors=errors
+            request,
+            status=422,
+            code="validation_failed",
+            title="Неверные данные",
+            detail="Исправьте поля, указанные в errors",
+            errors=errors,
         )
 
     @api.exception_handler(ValidationFailed)
     def on_validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
         errors = [{"field": field, "message": m} for field, messages in exc.errors.items() for m in messages]
-        return problem_response(request, status=422, code=exc.code, title="Неверные данные", detail=exc.text, errors=errors)
+        return problem_response(
+            request, status=422, code=exc.code, title="Неверные данные", detail=exc.text, errors=errors
+        )
 
     @api.exception_handler(DomainError)
     def on_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
         errors = [{"field": exc.field, "message": exc.text}] if exc.field else None
-        return problem_response(request, status=status_for(exc), code=exc.code, title=exc.text, detail=exc.text, errors=errors)
+        return problem_response(
+            request, status=status_for(exc), code=exc.code, title=exc.text, detail=exc.text, errors=errors
+        )
 
     @api.exception_handler(AuthenticationError)
     def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
@@ -119,15 +130,19 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(Http404)
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return problem_response(request, status=404, code="not_found", title="Не найдено", detail="Запрошенный объект не найден")
+        return problem_response(
+            request, status=404, code="not_found", title="Не найдено", detail="Запрошенный объект не найден"
+        )
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return problem_response(request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc), detail=str(exc))
+        return problem_response(
+            request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc), detail=str(exc)
+        )
 
     @api.exception_handler(Exception)
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-        logger.exception("Unable to handle API request %s %s", request.method, request.path)
+        logger.error("Unable to handle API request %s %s", request.method, request.path)
         return problem_response(
             request,
             status=500,

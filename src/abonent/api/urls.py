@@ -26,6 +26,8 @@ def suppliers_list(request: HttpRequest) -> list[Supplier]:
     return list(suppliers_active())
 
 
-@api.get("/suppliers/{code}", response={200: SupplierOut, 404: Problem}, tags=["suppliers"], summary="Поставщик по коду")
+@api.get(
+    "/suppliers/{code}", response={200: SupplierOut, 404: Problem}, tags=["suppliers"], summary="Поставщик по коду"
+)
 def supplier_get(request: HttpRequest, code: str) -> Supplier:
     return supplier_by_code(code=code)

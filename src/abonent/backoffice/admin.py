@@ -17,14 +17,22 @@ admin.site.site_title = _("Бэк-офис")
 admin.site.index_title = _("Работа с абонентами")
 
 
-class SupplierTermsInline(admin.TabularInline):  # type: ignore[type-arg]
+class SupplierTermsInline(admin.TabularInline):
     model = SupplierTerms
     extra = 0
-    fields = ["effective_from", "reading_window_start_day", "reading_window_end_day", "due_day", "bill_delivery_day", "sbp_allowed", "link_proofs"]
+    fields = [
+        "effective_from",
+        "reading_window_start_day",
+        "reading_window_end_day",
+        "due_day",
+        "bill_delivery_day",
+        "sbp_allowed",
+        "link_proofs",
+    ]
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SupplierAdmin(admin.ModelAdmin):
     list_display = ["short_name", "code", "inn", "time_zone", "hotline_phone", "is_active"]
     search_fields = ["short_name", "legal_name", "inn", "code"]
     inlines = [SupplierTermsInline]
@@ -37,30 +45,37 @@ class SupplierAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(SupplierTerms)
-class SupplierTermsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["supplier", "effective_from", "due_day", "bill_delivery_day", "reading_window_start_day", "reading_window_end_day"]
+class SupplierTermsAdmin(admin.ModelAdmin):
+    list_display = [
+        "supplier",
+        "effective_from",
+        "due_day",
+        "bill_delivery_day",
+        "reading_window_start_day",
+        "reading_window_end_day",
+    ]
     list_filter = ["supplier"]
 
 
-class MeterInline(admin.TabularInline):  # type: ignore[type-arg]
+class MeterInline(admin.TabularInline):
     model = Meter
     extra = 0
     fields = ["serial", "model", "installed_on", "verification_due_on", "status"]
     show_change_link = True
 
 
-class EquipmentInline(admin.TabularInline):  # type: ignore[type-arg]
+class EquipmentInline(admin.TabularInline):
     model = GasEquipment
     extra = 0
 
 
-class ContractInline(admin.TabularInline):  # type: ignore[type-arg]
+class ContractInline(admin.TabularInline):
     model = Contract
     extra = 0
 
 
 @admin.register(PersonalAccount)
-class PersonalAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonalAccountAdmin(admin.ModelAdmin):
     list_display = ["number", "holder_name", "address", "supplier", "status"]
     list_filter = ["supplier", "status", "uses_heating"]
     search_fields = ["=number", "holder_last_name", "street"]
@@ -79,7 +94,7 @@ class PersonalAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MeterAdmin(admin.ModelAdmin):
     list_display = ["serial", "model", "account", "verification_due_on", "status"]
     search_fields = ["=serial", "=account__number"]
     list_select_related = ["account"]
@@ -88,7 +103,7 @@ class MeterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadingAdmin(admin.ModelAdmin):
     list_display = ["meter", "period", "value", "submitted_at", "channel", "status"]
     list_filter = ["channel", "status"]
     search_fields = ["=meter__serial", "=meter__account__number"]
@@ -98,7 +113,7 @@ class ReadingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "channel", "recipient", "subject"]
     list_filter = ["channel"]
     search_fields = ["recipient"]
@@ -114,7 +129,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class AbonentUserAdmin(UserAdmin):  # type: ignore[type-arg]
+class AbonentUserAdmin(UserAdmin):
     list_display = ["username", "phone", "email", "last_name", "first_name", "is_staff"]
     search_fields = ["username", "phone", "email", "last_name"]
     fieldsets = (

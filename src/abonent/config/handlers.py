@@ -28,7 +28,10 @@ def _respond(request: HttpRequest, status: int) -> HttpResponse:
             request, status=status, code=_CODES[status], title=_TITLES[status], detail=_DETAILS[status]
         )
     return render(
-        request, "web/error.html", {"status": status, "title": _TITLES[status], "detail": _DETAILS[status]}, status=status
+        request,
+        "web/error.html",
+        {"status": status, "title": _TITLES[status], "detail": _DETAILS[status]},
+        status=status,
     )
 
 

@@ -174,7 +174,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "abonent <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "abonent.notifications.providers.outbox.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "abonent.notifications.providers.outbox.EmailBackend"
 )
 SMS_PROVIDER = env_str("SMS_PROVIDER", "outbox")
 if SMS_PROVIDER not in {"outbox"}:

@@ -9,7 +9,7 @@ from django.db import models
 from abonent.core.periods import Period
 
 
-class PeriodField(models.IntegerField):  # type: ignore[type-arg]
+class PeriodField(models.IntegerField):
     """A billing period stored as the integer YYYYMM (202611), read back as a Period."""
 
     description = "Billing period (YYYYMM)"

@@ -24,7 +24,9 @@ def validate_time_zone(value: str) -> None:
 class Supplier(models.Model):
     """A regional gas supplier (поставщик газа): one tenant of the install."""
 
-    code = models.SlugField(_("код"), max_length=40, unique=True, help_text=_("Латиница, цифры и дефис: mezhregiongaz-msk"))
+    code = models.SlugField(
+        _("код"), max_length=40, unique=True, help_text=_("Латиница, цифры и дефис: mezhregiongaz-msk")
+    )
     short_name = models.CharField(_("краткое наименование"), max_length=120)
     legal_name = models.CharField(_("полное наименование"), max_length=300)
     inn = models.CharField(_("ИНН"), max_length=12, validators=[requisites.validate_inn])
@@ -124,7 +126,9 @@ class SupplierTerms(models.Model):
     )
     # Warnings
     verification_warning_days = models.PositiveSmallIntegerField(_("предупреждать о поверке за, дней"), default=60)
-    contract_warning_days = models.PositiveSmallIntegerField(_("предупреждать об окончании договора за, дней"), default=60)
+    contract_warning_days = models.PositiveSmallIntegerField(
+        _("предупреждать об окончании договора за, дней"), default=60
+    )
     created_at = models.DateTimeField(_("создано"), auto_now_add=True)
 
     class Meta:
@@ -152,13 +156,14 @@ class SupplierTerms(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.reading_window_start_day and self.reading_window_end_day:
-            if self.reading_window_start_day > self.reading_window_end_day:
-                errors["reading_window_end_day"] = str(_("Окончание приёма показаний не может быть раньше начала"))
+        start, end = self.reading_window_start_day, self.reading_window_end_day
+        if start and end and start > end:
+            errors["reading_window_end_day"] = str(_("Окончание приёма показаний не может быть раньше начала"))
         proofs = self.link_proofs if isinstance(self.link_proofs, list) else None
         if not proofs or any(p not in LinkProof.values for p in proofs) or len(set(proofs)) != len(proofs):
             errors["link_proofs"] = str(
-                _("Укажите хотя бы один способ из: %(choices)s, без повторов") % {"choices": ", ".join(LinkProof.values)}
+                _("Укажите хотя бы один способ из: %(choices)s, без повторов")
+                % {"choices": ", ".join(LinkProof.values)}
             )
         if errors:
             raise ValidationError(errors)

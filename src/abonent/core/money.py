@@ -24,7 +24,7 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
 
     Raises MoneyFormatError for floats, empty strings and anything that is not a finite number.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyFormatError(f"{value!r}: amounts are never floats; pass a string or a Decimal")
     if isinstance(value, Decimal):
         result = value
@@ -76,7 +76,7 @@ def format_rubles(value: Decimal | int | str, *, sign: bool = True) -> str:
     amount = round_rubles(value)
     negative = amount < 0
     whole, frac = f"{abs(amount):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

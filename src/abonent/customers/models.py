@@ -11,7 +11,9 @@ from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus,
 class PersonalAccount(models.Model):
     """A personal account (лицевой счёт) of a household with its supplier."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("поставщик"))
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("поставщик")
+    )
     number = models.CharField(_("номер лицевого счёта"), max_length=12)
     holder_last_name = models.CharField(_("фамилия владельца"), max_length=100)
     holder_first_name = models.CharField(_("имя владельца"), max_length=100)
@@ -28,7 +30,9 @@ class PersonalAccount(models.Model):
     uses_cooking = models.BooleanField(_("пищеприготовление"), default=True)
     uses_water_heating = models.BooleanField(_("подогрев воды"), default=False)
     uses_heating = models.BooleanField(_("отопление"), default=False)
-    status = models.CharField(_("состояние"), max_length=12, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    status = models.CharField(
+        _("состояние"), max_length=12, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+    )
     opened_on = models.DateField(_("открыт"))
     closed_on = models.DateField(_("закрыт"), null=True, blank=True)
     pin_hash = models.CharField(_("PIN-код (хеш)"), max_length=64, editable=False)
@@ -41,7 +45,8 @@ class PersonalAccount(models.Model):
             models.CheckConstraint(condition=Q(number__regex=r"^\d{12}$"), name="account_number_12_digits"),
             models.CheckConstraint(condition=Q(heated_area__gte=0), name="account_heated_area_not_negative"),
             models.CheckConstraint(
-                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("opened_on")), name="account_closed_after_opened"
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("opened_on")),
+                name="account_closed_after_opened",
             ),
             models.CheckConstraint(
                 condition=~Q(status=AccountStatus.CLOSED) | Q(closed_on__isnull=False), name="account_closed_has_date"
@@ -66,7 +71,9 @@ class PersonalAccount(models.Model):
 class GasEquipment(models.Model):
     """Gas equipment installed at the account's premises."""
 
-    account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="equipment", verbose_name=_("лицевой счёт"))
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.CASCADE, related_name="equipment", verbose_name=_("лицевой счёт")
+    )
     kind = models.CharField(_("вид"), max_length=16, choices=EquipmentKind.choices)
     model = models.CharField(_("модель"), max_length=120, blank=True)
     installed_on = models.DateField(_("установлено"), null=True, blank=True)
@@ -82,14 +89,18 @@ class GasEquipment(models.Model):
 class Contract(models.Model):
     """A contract of the account: gas supply or maintenance of in-house gas equipment (ТО ВДГО)."""
 
-    account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("лицевой счёт"))
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.CASCADE, related_name="contracts", verbose_name=_("лицевой счёт")
+    )
     kind = models.CharField(_("вид"), max_length=8, choices=ContractKind.choices)
     number = models.CharField(_("номер"), max_length=40)
     contractor = models.CharField(_("исполнитель"), max_length=200, blank=True)
     signed_on = models.DateField(_("заключён"))
     valid_from = models.DateField(_("действует с"))
     valid_to = models.DateField(_("действует по"), null=True, blank=True)
-    status = models.CharField(_("состояние"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+    status = models.CharField(
+        _("состояние"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
+    )
 
     class Meta:
         verbose_name = _("договор")

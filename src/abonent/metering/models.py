@@ -12,7 +12,9 @@ from abonent.metering.enums import MeterStatus, ReadingChannel, ReadingStatus
 class Meter(models.Model):
     """A gas meter (прибор учёта) at the account's premises."""
 
-    account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="meters", verbose_name=_("лицевой счёт"))
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.CASCADE, related_name="meters", verbose_name=_("лицевой счёт")
+    )
     serial = models.CharField(_("заводской номер"), max_length=40)
     model = models.CharField(_("модель"), max_length=120)
     digits = models.PositiveSmallIntegerField(_("разрядов до запятой"), default=5)
@@ -28,7 +30,9 @@ class Meter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "serial"], name="meter_serial_unique_per_account"),
             models.CheckConstraint(condition=Q(digits__gte=4) & Q(digits__lte=9), name="meter_digits_range"),
-            models.CheckConstraint(condition=Q(verification_due_on__gt=F("installed_on")), name="meter_verification_after_install"),
+            models.CheckConstraint(
+                condition=Q(verification_due_on__gt=F("installed_on")), name="meter_verification_after_install"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -43,7 +47,9 @@ class Reading(models.Model):
     value = models.DecimalField(_("показание, м³"), max_digits=12, decimal_places=3)
     submitted_at = models.DateTimeField(_("передано"))
     channel = models.CharField(_("способ передачи"), max_length=12, choices=ReadingChannel.choices)
-    status = models.CharField(_("состояние"), max_length=16, choices=ReadingStatus.choices, default=ReadingStatus.ACCEPTED)
+    status = models.CharField(
+        _("состояние"), max_length=16, choices=ReadingStatus.choices, default=ReadingStatus.ACCEPTED
+    )
     submission_key = models.CharField(_("ключ передачи"), max_length=64)
 
     class Meta:

@@ -34,4 +34,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if not settings.DEMO_OUTBOX_PAGE:
         raise Http404
     recipient = request.GET.get("to", "").strip() or None
-    return render(request, "web/outbox.html", {"messages_sent": outbox_latest(limit=50, recipient=recipient), "recipient": recipient})
+    return render(
+        request,
+        "web/outbox.html",
+        {"messages_sent": outbox_latest(limit=50, recipient=recipient), "recipient": recipient},
+    )

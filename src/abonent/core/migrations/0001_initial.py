@@ -9,72 +9,225 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Supplier',
+            name="Supplier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Латиница, цифры и дефис: mezhregiongaz-msk', max_length=40, unique=True, verbose_name='код')),
-                ('short_name', models.CharField(max_length=120, verbose_name='краткое наименование')),
-                ('legal_name', models.CharField(max_length=300, verbose_name='полное наименование')),
-                ('inn', models.CharField(max_length=12, validators=[abonent.core.requisites.validate_inn], verbose_name='ИНН')),
-                ('kpp', models.CharField(max_length=9, validators=[abonent.core.requisites.validate_kpp], verbose_name='КПП')),
-                ('ogrn', models.CharField(max_length=15, validators=[abonent.core.requisites.validate_ogrn], verbose_name='ОГРН')),
-                ('legal_address', models.CharField(max_length=300, verbose_name='юридический адрес')),
-                ('postal_address', models.CharField(blank=True, max_length=300, verbose_name='почтовый адрес')),
-                ('hotline_phone', models.CharField(max_length=32, validators=[django.core.validators.RegexValidator('^[\\d +()\\-]{5,32}$', 'Телефон: цифры, пробелы, +, скобки и дефисы')], verbose_name='телефон горячей линии')),
-                ('phones', models.CharField(blank=True, max_length=200, verbose_name='другие телефоны')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail')),
-                ('feedback_url', models.URLField(blank=True, verbose_name='страница обратной связи')),
-                ('site', models.URLField(blank=True, verbose_name='сайт')),
-                ('office_hours', models.CharField(blank=True, max_length=200, verbose_name='часы работы')),
-                ('time_zone', models.CharField(default='Europe/Moscow', max_length=64, validators=[abonent.core.models.validate_time_zone], verbose_name='часовой пояс')),
-                ('bank_name', models.CharField(max_length=200, verbose_name='банк')),
-                ('bic', models.CharField(max_length=9, validators=[abonent.core.requisites.validate_bic], verbose_name='БИК')),
-                ('settlement_account', models.CharField(max_length=20, verbose_name='расчётный счёт')),
-                ('correspondent_account', models.CharField(max_length=20, verbose_name='корреспондентский счёт')),
-                ('is_active', models.BooleanField(default=True, verbose_name='работает')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='создан')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Латиница, цифры и дефис: mezhregiongaz-msk",
+                        max_length=40,
+                        unique=True,
+                        verbose_name="код",
+                    ),
+                ),
+                ("short_name", models.CharField(max_length=120, verbose_name="краткое наименование")),
+                ("legal_name", models.CharField(max_length=300, verbose_name="полное наименование")),
+                (
+                    "inn",
+                    models.CharField(
+                        max_length=12, validators=[abonent.core.requisites.validate_inn], verbose_name="ИНН"
+                    ),
+                ),
+                (
+                    "kpp",
+                    models.CharField(
+                        max_length=9, validators=[abonent.core.requisites.validate_kpp], verbose_name="КПП"
+                    ),
+                ),
+                (
+                    "ogrn",
+                    models.CharField(
+                        max_length=15, validators=[abonent.core.requisites.validate_ogrn], verbose_name="ОГРН"
+                    ),
+                ),
+                ("legal_address", models.CharField(max_length=300, verbose_name="юридический адрес")),
+                ("postal_address", models.CharField(blank=True, max_length=300, verbose_name="почтовый адрес")),
+                (
+                    "hotline_phone",
+                    models.CharField(
+                        max_length=32,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[\\d +()\\-]{5,32}$", "Телефон: цифры, пробелы, +, скобки и дефисы"
+                            )
+                        ],
+                        verbose_name="телефон горячей линии",
+                    ),
+                ),
+                ("phones", models.CharField(blank=True, max_length=200, verbose_name="другие телефоны")),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail")),
+                ("feedback_url", models.URLField(blank=True, verbose_name="страница обратной связи")),
+                ("site", models.URLField(blank=True, verbose_name="сайт")),
+                ("office_hours", models.CharField(blank=True, max_length=200, verbose_name="часы работы")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/Moscow",
+                        max_length=64,
+                        validators=[abonent.core.models.validate_time_zone],
+                        verbose_name="часовой пояс",
+                    ),
+                ),
+                ("bank_name", models.CharField(max_length=200, verbose_name="банк")),
+                (
+                    "bic",
+                    models.CharField(
+                        max_length=9, validators=[abonent.core.requisites.validate_bic], verbose_name="БИК"
+                    ),
+                ),
+                ("settlement_account", models.CharField(max_length=20, verbose_name="расчётный счёт")),
+                ("correspondent_account", models.CharField(max_length=20, verbose_name="корреспондентский счёт")),
+                ("is_active", models.BooleanField(default=True, verbose_name="работает")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="создан")),
             ],
             options={
-                'verbose_name': 'поставщик',
-                'verbose_name_plural': 'поставщики',
-                'constraints': [models.CheckConstraint(condition=models.Q(('inn__regex', '^(\\d{10}|\\d{12})$')), name='supplier_inn_digits'), models.CheckConstraint(condition=models.Q(('bic__regex', '^04\\d{7}$')), name='supplier_bic_digits'), models.CheckConstraint(condition=models.Q(('settlement_account__regex', '^\\d{20}$'), ('correspondent_account__regex', '^\\d{20}$')), name='supplier_accounts_digits')],
+                "verbose_name": "поставщик",
+                "verbose_name_plural": "поставщики",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("inn__regex", "^(\\d{10}|\\d{12})$")), name="supplier_inn_digits"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("bic__regex", "^04\\d{7}$")), name="supplier_bic_digits"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("settlement_account__regex", "^\\d{20}$"), ("correspondent_account__regex", "^\\d{20}$")
+                        ),
+                        name="supplier_accounts_digits",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SupplierTerms',
+            name="SupplierTerms",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('effective_from', models.DateField(verbose_name='действует с')),
-                ('reading_window_start_day', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='приём показаний с (число)')),
-                ('reading_window_end_day', models.PositiveSmallIntegerField(default=25, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)], verbose_name='приём показаний по (число)')),
-                ('readings_allowed', models.BooleanField(default=True, verbose_name='приём показаний через кабинет')),
-                ('zero_consumption_allowed', models.BooleanField(default=True, verbose_name='нулевой расход допускается')),
-                ('rollover_allowed', models.BooleanField(default=False, verbose_name='переход счётчика через ноль допускается')),
-                ('max_monthly_consumption', models.DecimalField(decimal_places=3, default=Decimal('10000'), max_digits=12, verbose_name='наибольший расход за месяц, м³')),
-                ('due_day', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='оплата до (число следующего месяца)')),
-                ('bill_delivery_day', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='квитанция до (число следующего месяца)')),
-                ('paper_bills', models.BooleanField(default=True, verbose_name='бумажные квитанции')),
-                ('card_payments_allowed', models.BooleanField(default=True, verbose_name='оплата картой')),
-                ('sbp_allowed', models.BooleanField(default=True, verbose_name='оплата через СБП')),
-                ('link_proofs', models.JSONField(default=list, help_text='pin, last_charge, meter_value', verbose_name='чем подтверждается привязка лицевого счёта')),
-                ('verification_warning_days', models.PositiveSmallIntegerField(default=60, verbose_name='предупреждать о поверке за, дней')),
-                ('contract_warning_days', models.PositiveSmallIntegerField(default=60, verbose_name='предупреждать об окончании договора за, дней')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='создано')),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='terms', to='core.supplier', verbose_name='поставщик')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("effective_from", models.DateField(verbose_name="действует с")),
+                (
+                    "reading_window_start_day",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ],
+                        verbose_name="приём показаний с (число)",
+                    ),
+                ),
+                (
+                    "reading_window_end_day",
+                    models.PositiveSmallIntegerField(
+                        default=25,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(31),
+                        ],
+                        verbose_name="приём показаний по (число)",
+                    ),
+                ),
+                ("readings_allowed", models.BooleanField(default=True, verbose_name="приём показаний через кабинет")),
+                (
+                    "zero_consumption_allowed",
+                    models.BooleanField(default=True, verbose_name="нулевой расход допускается"),
+                ),
+                (
+                    "rollover_allowed",
+                    models.BooleanField(default=False, verbose_name="переход счётчика через ноль допускается"),
+                ),
+                (
+                    "max_monthly_consumption",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=Decimal("10000"),
+                        max_digits=12,
+                        verbose_name="наибольший расход за месяц, м³",
+                    ),
+                ),
+                (
+                    "due_day",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ],
+                        verbose_name="оплата до (число следующего месяца)",
+                    ),
+                ),
+                (
+                    "bill_delivery_day",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ],
+                        verbose_name="квитанция до (число следующего месяца)",
+                    ),
+                ),
+                ("paper_bills", models.BooleanField(default=True, verbose_name="бумажные квитанции")),
+                ("card_payments_allowed", models.BooleanField(default=True, verbose_name="оплата картой")),
+                ("sbp_allowed", models.BooleanField(default=True, verbose_name="оплата через СБП")),
+                (
+                    "link_proofs",
+                    models.JSONField(
+                        default=list,
+                        help_text="pin, last_charge, meter_value",
+                        verbose_name="чем подтверждается привязка лицевого счёта",
+                    ),
+                ),
+                (
+                    "verification_warning_days",
+                    models.PositiveSmallIntegerField(default=60, verbose_name="предупреждать о поверке за, дней"),
+                ),
+                (
+                    "contract_warning_days",
+                    models.PositiveSmallIntegerField(
+                        default=60, verbose_name="предупреждать об окончании договора за, дней"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="создано")),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="terms",
+                        to="core.supplier",
+                        verbose_name="поставщик",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'условия поставщика',
-                'verbose_name_plural': 'условия поставщиков',
-                'ordering': ['supplier_id', '-effective_from'],
-                'constraints': [models.UniqueConstraint(fields=('supplier', 'effective_from'), name='supplier_terms_one_per_date'), models.CheckConstraint(condition=models.Q(('reading_window_start_day__gte', 1), ('reading_window_start_day__lte', models.F('reading_window_end_day')), ('reading_window_end_day__lte', 31)), name='supplier_terms_reading_window'), models.CheckConstraint(condition=models.Q(('due_day__gte', 1), ('due_day__lte', 28)), name='supplier_terms_due_day'), models.CheckConstraint(condition=models.Q(('bill_delivery_day__gte', 1), ('bill_delivery_day__lte', 28)), name='supplier_terms_bill_delivery_day'), models.CheckConstraint(condition=models.Q(('max_monthly_consumption__gt', 0)), name='supplier_terms_max_consumption')],
+                "verbose_name": "условия поставщика",
+                "verbose_name_plural": "условия поставщиков",
+                "ordering": ["supplier_id", "-effective_from"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("supplier", "effective_from"), name="supplier_terms_one_per_date"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("reading_window_start_day__gte", 1),
+                            ("reading_window_start_day__lte", models.F("reading_window_end_day")),
+                            ("reading_window_end_day__lte", 31),
+                        ),
+                        name="supplier_terms_reading_window",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("due_day__gte", 1), ("due_day__lte", 28)), name="supplier_terms_due_day"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("bill_delivery_day__gte", 1), ("bill_delivery_day__lte", 28)),
+                        name="supplier_terms_bill_delivery_day",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_monthly_consumption__gt", 0)), name="supplier_terms_max_consumption"
+                    ),
+                ],
             },
         ),
     ]

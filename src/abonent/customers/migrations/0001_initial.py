@@ -5,99 +5,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PersonalAccount',
+            name="PersonalAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=12, verbose_name='номер лицевого счёта')),
-                ('holder_last_name', models.CharField(max_length=100, verbose_name='фамилия владельца')),
-                ('holder_first_name', models.CharField(max_length=100, verbose_name='имя владельца')),
-                ('holder_middle_name', models.CharField(blank=True, max_length=100, verbose_name='отчество владельца')),
-                ('postal_code', models.CharField(blank=True, max_length=6, verbose_name='индекс')),
-                ('region', models.CharField(max_length=100, verbose_name='регион')),
-                ('locality', models.CharField(max_length=150, verbose_name='населённый пункт')),
-                ('street', models.CharField(blank=True, max_length=150, verbose_name='улица')),
-                ('house', models.CharField(max_length=20, verbose_name='дом')),
-                ('apartment', models.CharField(blank=True, max_length=10, verbose_name='квартира')),
-                ('residents', models.PositiveSmallIntegerField(default=1, verbose_name='проживает, чел.')),
-                ('heated_area', models.DecimalField(decimal_places=2, default=0, max_digits=8, verbose_name='отапливаемая площадь, м²')),
-                ('central_hot_water', models.BooleanField(default=False, verbose_name='центральное горячее водоснабжение')),
-                ('uses_cooking', models.BooleanField(default=True, verbose_name='пищеприготовление')),
-                ('uses_water_heating', models.BooleanField(default=False, verbose_name='подогрев воды')),
-                ('uses_heating', models.BooleanField(default=False, verbose_name='отопление')),
-                ('status', models.CharField(choices=[('active', 'действует'), ('suspended', 'поставка приостановлена'), ('closed', 'закрыт')], default='active', max_length=12, verbose_name='состояние')),
-                ('opened_on', models.DateField(verbose_name='открыт')),
-                ('closed_on', models.DateField(blank=True, null=True, verbose_name='закрыт')),
-                ('pin_hash', models.CharField(editable=False, max_length=64, verbose_name='PIN-код (хеш)')),
-                ('supplier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='core.supplier', verbose_name='поставщик')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=12, verbose_name="номер лицевого счёта")),
+                ("holder_last_name", models.CharField(max_length=100, verbose_name="фамилия владельца")),
+                ("holder_first_name", models.CharField(max_length=100, verbose_name="имя владельца")),
+                ("holder_middle_name", models.CharField(blank=True, max_length=100, verbose_name="отчество владельца")),
+                ("postal_code", models.CharField(blank=True, max_length=6, verbose_name="индекс")),
+                ("region", models.CharField(max_length=100, verbose_name="регион")),
+                ("locality", models.CharField(max_length=150, verbose_name="населённый пункт")),
+                ("street", models.CharField(blank=True, max_length=150, verbose_name="улица")),
+                ("house", models.CharField(max_length=20, verbose_name="дом")),
+                ("apartment", models.CharField(blank=True, max_length=10, verbose_name="квартира")),
+                ("residents", models.PositiveSmallIntegerField(default=1, verbose_name="проживает, чел.")),
+                (
+                    "heated_area",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=8, verbose_name="отапливаемая площадь, м²"
+                    ),
+                ),
+                (
+                    "central_hot_water",
+                    models.BooleanField(default=False, verbose_name="центральное горячее водоснабжение"),
+                ),
+                ("uses_cooking", models.BooleanField(default=True, verbose_name="пищеприготовление")),
+                ("uses_water_heating", models.BooleanField(default=False, verbose_name="подогрев воды")),
+                ("uses_heating", models.BooleanField(default=False, verbose_name="отопление")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "действует"),
+                            ("suspended", "поставка приостановлена"),
+                            ("closed", "закрыт"),
+                        ],
+                        default="active",
+                        max_length=12,
+                        verbose_name="состояние",
+                    ),
+                ),
+                ("opened_on", models.DateField(verbose_name="открыт")),
+                ("closed_on", models.DateField(blank=True, null=True, verbose_name="закрыт")),
+                ("pin_hash", models.CharField(editable=False, max_length=64, verbose_name="PIN-код (хеш)")),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="core.supplier",
+                        verbose_name="поставщик",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'лицевой счёт',
-                'verbose_name_plural': 'лицевые счета',
+                "verbose_name": "лицевой счёт",
+                "verbose_name_plural": "лицевые счета",
             },
         ),
         migrations.CreateModel(
-            name='GasEquipment',
+            name="GasEquipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('stove', 'газовая плита'), ('water_heater', 'газовый водонагреватель (колонка)'), ('boiler', 'отопительный котёл'), ('convector', 'газовый конвектор'), ('other', 'другое')], max_length=16, verbose_name='вид')),
-                ('model', models.CharField(blank=True, max_length=120, verbose_name='модель')),
-                ('installed_on', models.DateField(blank=True, null=True, verbose_name='установлено')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='equipment', to='customers.personalaccount', verbose_name='лицевой счёт')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("stove", "газовая плита"),
+                            ("water_heater", "газовый водонагреватель (колонка)"),
+                            ("boiler", "отопительный котёл"),
+                            ("convector", "газовый конвектор"),
+                            ("other", "другое"),
+                        ],
+                        max_length=16,
+                        verbose_name="вид",
+                    ),
+                ),
+                ("model", models.CharField(blank=True, max_length=120, verbose_name="модель")),
+                ("installed_on", models.DateField(blank=True, null=True, verbose_name="установлено")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="equipment",
+                        to="customers.personalaccount",
+                        verbose_name="лицевой счёт",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'газовое оборудование',
-                'verbose_name_plural': 'газовое оборудование',
+                "verbose_name": "газовое оборудование",
+                "verbose_name_plural": "газовое оборудование",
             },
         ),
         migrations.CreateModel(
-            name='Contract',
+            name="Contract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('supply', 'договор поставки газа'), ('vdgo', 'договор о техническом обслуживании ВДГО')], max_length=8, verbose_name='вид')),
-                ('number', models.CharField(max_length=40, verbose_name='номер')),
-                ('contractor', models.CharField(blank=True, max_length=200, verbose_name='исполнитель')),
-                ('signed_on', models.DateField(verbose_name='заключён')),
-                ('valid_from', models.DateField(verbose_name='действует с')),
-                ('valid_to', models.DateField(blank=True, null=True, verbose_name='действует по')),
-                ('status', models.CharField(choices=[('active', 'действует'), ('expired', 'истёк'), ('terminated', 'расторгнут')], default='active', max_length=12, verbose_name='состояние')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contracts', to='customers.personalaccount', verbose_name='лицевой счёт')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("supply", "договор поставки газа"),
+                            ("vdgo", "договор о техническом обслуживании ВДГО"),
+                        ],
+                        max_length=8,
+                        verbose_name="вид",
+                    ),
+                ),
+                ("number", models.CharField(max_length=40, verbose_name="номер")),
+                ("contractor", models.CharField(blank=True, max_length=200, verbose_name="исполнитель")),
+                ("signed_on", models.DateField(verbose_name="заключён")),
+                ("valid_from", models.DateField(verbose_name="действует с")),
+                ("valid_to", models.DateField(blank=True, null=True, verbose_name="действует по")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "действует"), ("expired", "истёк"), ("terminated", "расторгнут")],
+                        default="active",
+                        max_length=12,
+                        verbose_name="состояние",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contracts",
+                        to="customers.personalaccount",
+                        verbose_name="лицевой счёт",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'договор',
-                'verbose_name_plural': 'договоры',
+                "verbose_name": "договор",
+                "verbose_name_plural": "договоры",
             },
         ),
         migrations.AddConstraint(
-            model_name='personalaccount',
-            constraint=models.UniqueConstraint(fields=('supplier', 'number'), name='account_number_unique_per_supplier'),
+            model_name="personalaccount",
+            constraint=models.UniqueConstraint(
+                fields=("supplier", "number"), name="account_number_unique_per_supplier"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='personalaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('number__regex', '^\\d{12}$')), name='account_number_12_digits'),
+            model_name="personalaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__regex", "^\\d{12}$")), name="account_number_12_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='personalaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('heated_area__gte', 0)), name='account_heated_area_not_negative'),
+            model_name="personalaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("heated_area__gte", 0)), name="account_heated_area_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='personalaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_on__isnull', True), ('closed_on__gte', models.F('opened_on')), _connector='OR'), name='account_closed_after_opened'),
+            model_name="personalaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("closed_on__isnull", True), ("closed_on__gte", models.F("opened_on")), _connector="OR"
+                ),
+                name="account_closed_after_opened",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='personalaccount',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_on__isnull', False), _connector='OR'), name='account_closed_has_date'),
+            model_name="personalaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "closed"), _negated=True), ("closed_on__isnull", False), _connector="OR"
+                ),
+                name="account_closed_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contract',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='contract_valid_range'),
+            model_name="contract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True), ("valid_to__gte", models.F("valid_from")), _connector="OR"
+                ),
+                name="contract_valid_range",
+            ),
         ),
     ]

@@ -6,72 +6,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Meter',
+            name="Meter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('serial', models.CharField(max_length=40, verbose_name='заводской номер')),
-                ('model', models.CharField(max_length=120, verbose_name='модель')),
-                ('digits', models.PositiveSmallIntegerField(default=5, verbose_name='разрядов до запятой')),
-                ('installed_on', models.DateField(verbose_name='установлен')),
-                ('sealed_on', models.DateField(blank=True, null=True, verbose_name='опломбирован')),
-                ('verification_due_on', models.DateField(verbose_name='очередная поверка до')),
-                ('status', models.CharField(choices=[('active', 'работает'), ('faulty', 'неисправен'), ('removed', 'снят')], default='active', max_length=8, verbose_name='состояние')),
-                ('removed_on', models.DateField(blank=True, null=True, verbose_name='снят')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meters', to='customers.personalaccount', verbose_name='лицевой счёт')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("serial", models.CharField(max_length=40, verbose_name="заводской номер")),
+                ("model", models.CharField(max_length=120, verbose_name="модель")),
+                ("digits", models.PositiveSmallIntegerField(default=5, verbose_name="разрядов до запятой")),
+                ("installed_on", models.DateField(verbose_name="установлен")),
+                ("sealed_on", models.DateField(blank=True, null=True, verbose_name="опломбирован")),
+                ("verification_due_on", models.DateField(verbose_name="очередная поверка до")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "работает"), ("faulty", "неисправен"), ("removed", "снят")],
+                        default="active",
+                        max_length=8,
+                        verbose_name="состояние",
+                    ),
+                ),
+                ("removed_on", models.DateField(blank=True, null=True, verbose_name="снят")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meters",
+                        to="customers.personalaccount",
+                        verbose_name="лицевой счёт",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'прибор учёта',
-                'verbose_name_plural': 'приборы учёта',
+                "verbose_name": "прибор учёта",
+                "verbose_name_plural": "приборы учёта",
             },
         ),
         migrations.CreateModel(
-            name='Reading',
+            name="Reading",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', abonent.core.fields.PeriodField(verbose_name='расчётный период')),
-                ('value', models.DecimalField(decimal_places=3, max_digits=12, verbose_name='показание, м³')),
-                ('submitted_at', models.DateTimeField(verbose_name='передано')),
-                ('channel', models.CharField(choices=[('web', 'личный кабинет'), ('app', 'мобильное приложение'), ('operator', 'оператор'), ('controller', 'контролёр'), ('import', 'загрузка из учётной системы'), ('phone', 'по телефону')], max_length=12, verbose_name='способ передачи')),
-                ('status', models.CharField(choices=[('accepted', 'принято'), ('not_for_billing', 'не принято к расчёту: истёк срок поверки'), ('cancelled', 'отменено')], default='accepted', max_length=16, verbose_name='состояние')),
-                ('submission_key', models.CharField(max_length=64, verbose_name='ключ передачи')),
-                ('meter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='readings', to='metering.meter', verbose_name='прибор учёта')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", abonent.core.fields.PeriodField(verbose_name="расчётный период")),
+                ("value", models.DecimalField(decimal_places=3, max_digits=12, verbose_name="показание, м³")),
+                ("submitted_at", models.DateTimeField(verbose_name="передано")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("web", "личный кабинет"),
+                            ("app", "мобильное приложение"),
+                            ("operator", "оператор"),
+                            ("controller", "контролёр"),
+                            ("import", "загрузка из учётной системы"),
+                            ("phone", "по телефону"),
+                        ],
+                        max_length=12,
+                        verbose_name="способ передачи",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("accepted", "принято"),
+                            ("not_for_billing", "не принято к расчёту: истёк срок поверки"),
+                            ("cancelled", "отменено"),
+                        ],
+                        default="accepted",
+                        max_length=16,
+                        verbose_name="состояние",
+                    ),
+                ),
+                ("submission_key", models.CharField(max_length=64, verbose_name="ключ передачи")),
+                (
+                    "meter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="readings",
+                        to="metering.meter",
+                        verbose_name="прибор учёта",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'показание',
-                'verbose_name_plural': 'показания',
+                "verbose_name": "показание",
+                "verbose_name_plural": "показания",
             },
         ),
         migrations.AddConstraint(
-            model_name='meter',
-            constraint=models.UniqueConstraint(fields=('account', 'serial'), name='meter_serial_unique_per_account'),
+            model_name="meter",
+            constraint=models.UniqueConstraint(fields=("account", "serial"), name="meter_serial_unique_per_account"),
         ),
         migrations.AddConstraint(
-            model_name='meter',
-            constraint=models.CheckConstraint(condition=models.Q(('digits__gte', 4), ('digits__lte', 9)), name='meter_digits_range'),
+            model_name="meter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("digits__gte", 4), ("digits__lte", 9)), name="meter_digits_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meter',
-            constraint=models.CheckConstraint(condition=models.Q(('verification_due_on__gt', models.F('installed_on'))), name='meter_verification_after_install'),
+            model_name="meter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("verification_due_on__gt", models.F("installed_on"))),
+                name="meter_verification_after_install",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reading',
-            index=models.Index(fields=['meter', 'period'], name='reading_meter_period'),
+            model_name="reading",
+            index=models.Index(fields=["meter", "period"], name="reading_meter_period"),
         ),
         migrations.AddConstraint(
-            model_name='reading',
-            constraint=models.UniqueConstraint(fields=('meter', 'period', 'submission_key'), name='reading_unique_submission'),
+            model_name="reading",
+            constraint=models.UniqueConstraint(
+                fields=("meter", "period", "submission_key"), name="reading_unique_submission"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reading',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='reading_value_not_negative'),
+            model_name="reading",
+            constraint=models.CheckConstraint(condition=models.Q(("value__gte", 0)), name="reading_value_not_negative"),
         ),
     ]

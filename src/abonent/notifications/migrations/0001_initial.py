@@ -4,27 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'e-mail'), ('sms', 'SMS'), ('push', 'push')], max_length=8, verbose_name='канал')),
-                ('recipient', models.CharField(max_length=320, verbose_name='получатель')),
-                ('subject', models.CharField(blank=True, max_length=300, verbose_name='тема')),
-                ('body', models.TextField(verbose_name='текст')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='создано')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "e-mail"), ("sms", "SMS"), ("push", "push")],
+                        max_length=8,
+                        verbose_name="канал",
+                    ),
+                ),
+                ("recipient", models.CharField(max_length=320, verbose_name="получатель")),
+                ("subject", models.CharField(blank=True, max_length=300, verbose_name="тема")),
+                ("body", models.TextField(verbose_name="текст")),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="создано")),
             ],
             options={
-                'verbose_name': 'сообщение в исходящих',
-                'verbose_name_plural': 'исходящие сообщения (демо)',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "сообщение в исходящих",
+                "verbose_name_plural": "исходящие сообщения (демо)",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

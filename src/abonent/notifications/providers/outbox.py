@@ -18,7 +18,13 @@ class EmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         now = timezone.now()
         rows = [
-            OutboxMessage(channel=Channel.EMAIL, recipient=to, subject=message.subject, body=message.body, created_at=now)
+            OutboxMessage(
+                channel=Channel.EMAIL,
+                recipient=to,
+                subject=str(message.subject),
+                body=str(message.body),
+                created_at=now,
+            )
             for message in email_messages
             for to in message.recipients()
         ]

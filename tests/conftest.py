@@ -1,0 +1,65 @@
+"""Shared fixtures: suppliers and accounts built through the services, outside servers
+(Redis, Chromium) started for real where a test needs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from typing import Any
+
+import pytest
+
+from abonent.core.models import Supplier
+from abonent.core.services import supplier_create
+
+# In CI every outside part must be there: a missing one fails the run instead of skipping.
+REQUIRE_SERVICES = os.environ.get("ABONENT_REQUIRE_SERVICES") == "1"
+
+
+def need_binary(name: str, path: str | None = None) -> str:
+    """The path of a program a test needs; skip (or fail in CI) when it is not installed."""
+    found = path if path and os.path.exists(path) else shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (apt-get install {name})"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Argon2 is measured in benchmarks; tests use a fast hasher unless they test hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+SUPPLIER_MOSCOW: dict[str, Any] = {
+    "code": "gaz-msk",
+    "short_name": "Газпром межрегионгаз Москва",
+    "legal_name": 'ООО "Газпром межрегионгаз Москва"',
+    "inn": "7707083893",
+    "kpp": "773601001",
+    "ogrn": "1027700132195",
+    "legal_address": "117393, г. Москва, ул. Профсоюзная, д. 3",
+    "hotline_phone": "8 800 100-00-01",
+    "email": "info@gaz-msk.example",
+    "site": "https://gaz-msk.example",
+    "feedback_url": "https://gaz-msk.example/feedback",
+    "office_hours": "пн–пт 8:00–20:00",
+    "time_zone": "Europe/Moscow",
+    "bank_name": "ПАО Сбербанк",
+    "bic": "044525225",
+    "settlement_account": "40702810938000000001",
+    "correspondent_account": "30101810400000000225",
+}
+
+
+@pytest.fixture
+def supplier(db: None) -> Supplier:
+    return supplier_create(**SUPPLIER_MOSCOW)
+
+
+@pytest.fixture
+def today() -> dt.date:
+    return dt.date(2026, 11, 22)
