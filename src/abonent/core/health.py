@@ -43,7 +43,7 @@ def _database() -> str:
 
 def _broker() -> str:
     with current_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         conn.default_channel  # noqa: B018 - opens the channel, which pings the broker
         return str(conn.transport.driver_type)
 
