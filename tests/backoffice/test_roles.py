@@ -1,0 +1,53 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from abonent.backoffice.roles import ADMINISTRATOR, OPERATOR, SENIOR_OPERATOR
+
+pytestmark = pytest.mark.django_db
+
+
+def perms(name: str) -> set[str]:
+    return set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
+
+
+def test_operator_sees_but_does_not_change() -> None:
+    assert perms(OPERATOR) == {
+        "view_personalaccount",
+        "view_gasequipment",
+        "view_contract",
+        "view_meter",
+        "view_reading",
+        "view_supplier",
+        "view_supplierterms",
+    }
+
+
+def test_senior_operator_changes_accounts_but_not_suppliers() -> None:
+    granted = perms(SENIOR_OPERATOR)
+
+    assert {"change_personalaccount", "add_reading", "change_meter"} <= granted
+    assert "change_supplier" not in granted
+    assert not any(p.startswith("delete_") for p in granted)
+
+
+def test_administrator_manages_suppliers_and_users() -> None:
+    assert {"change_supplier", "add_supplierterms", "change_user", "delete_personalaccount"} <= perms(ADMINISTRATOR)
+
+
+def test_operator_can_open_the_back_office_account_list(client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    user = django_user_model.objects.create_user(username="op", password="x-operator-2026", is_staff=True)
+    user.groups.add(Group.objects.get(name=OPERATOR))
+    client.force_login(user)
+
+    assert client.get("/backoffice/customers/personalaccount/").status_code == 200
+    assert client.get("/backoffice/customers/personalaccount/add/").status_code == 403
+    assert client.get("/backoffice/core/supplier/add/").status_code == 403
+
+
+def test_back_office_is_in_russian(client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    admin = django_user_model.objects.create_superuser(username="adm", password="x-admin-2026")
+    client.force_login(admin)
+
+    html = client.get("/backoffice/").content.decode()
+    assert "Абонент — бэк-офис" in html
+    assert "Лицевые счета" in html
