@@ -3,10 +3,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.models import Supplier, SupplierTerms
+from abonent.core.services import supplier_terms_add_statutory
 from abonent.customers.models import Contract, GasEquipment, PersonalAccount
 from abonent.identity.models import User
 from abonent.metering.models import Meter, Reading
@@ -42,6 +44,11 @@ class SupplierAdmin(admin.ModelAdmin):
         (_("Контакты"), {"fields": ["hotline_phone", "phones", "email", "site", "feedback_url", "office_hours"]}),
         (_("Банк"), {"fields": ["bank_name", "bic", "settlement_account", "correspondent_account"]}),
     ]
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:  # type: ignore[type-arg]
+        super().save_related(request, form, formsets, change)
+        if not change:
+            supplier_terms_add_statutory(supplier=form.instance)
 
 
 @admin.register(SupplierTerms)

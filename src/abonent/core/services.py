@@ -46,10 +46,24 @@ def supplier_create(*, terms: dict[str, Any] | None = None, **fields: Any) -> Su
     except ValidationError as exc:
         raise ValidationFailed(_errors_of(exc)) from None
     supplier.save()
-    base = {"link_proofs": [LinkProof.PIN.value], **(terms or {})}
-    for effective_from, statutory in STATUTORY_TERMS:
-        _terms_save(SupplierTerms(supplier=supplier, effective_from=effective_from, **{**base, **statutory}))
+    supplier_terms_add_statutory(supplier=supplier, terms=terms)
     return supplier
+
+
+@transaction.atomic
+def supplier_terms_add_statutory(*, supplier: Supplier, terms: dict[str, Any] | None = None) -> list[SupplierTerms]:
+    """Add the versions of the statutory terms history that the supplier does not have yet
+    (a supplier made in the back office without terms gets them here).
+
+    Raises ValidationFailed when ``terms`` holds a bad value.
+    """
+    base = {"link_proofs": [LinkProof.PIN.value], **(terms or {})}
+    existing = set(supplier.terms.values_list("effective_from", flat=True))
+    return [
+        _terms_save(SupplierTerms(supplier=supplier, effective_from=effective_from, **{**base, **statutory}))
+        for effective_from, statutory in STATUTORY_TERMS
+        if effective_from not in existing
+    ]
 
 
 def _terms_save(terms: SupplierTerms) -> SupplierTerms:
