@@ -38,7 +38,9 @@ class ProblemJsonMiddleware:
                 title = HTTPStatus(status).phrase
             except ValueError:
                 title = "Error"
-            headers = {name: response[name] for name in ("Allow", "WWW-Authenticate", "Retry-After") if name in response}
+            headers = {
+                name: response[name] for name in ("Allow", "WWW-Authenticate", "Retry-After") if name in response
+            }
             return problem_response(
                 request,
                 status=status,
