@@ -7,6 +7,7 @@ from abonent.config import handlers
 urlpatterns = [
     path("api/v1/", api.urls),
     path("backoffice/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("django_prometheus.urls")),
     path("", include("abonent.web.urls")),
 ]
