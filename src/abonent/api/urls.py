@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from abonent.api import errors
 from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
 
+class Utf8JSONRenderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # Russian text as it is, not as \u escapes
+
+
 api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
     title="abonent API",
     version="1",
     description="API личного кабинета абонента для мобильных приложений. Ошибки — RFC 9457 (application/problem+json).",

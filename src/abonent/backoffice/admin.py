@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
@@ -45,7 +47,7 @@ class SupplierAdmin(admin.ModelAdmin):
         (_("Банк"), {"fields": ["bank_name", "bic", "settlement_account", "correspondent_account"]}),
     ]
 
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:  # type: ignore[type-arg]
+    def save_related(self, request: HttpRequest, form: ModelForm[Supplier], formsets: list[Any], change: bool) -> None:
         super().save_related(request, form, formsets, change)
         if not change:
             supplier_terms_add_statutory(supplier=form.instance)

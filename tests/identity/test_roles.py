@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from abonent.backoffice.roles import ADMINISTRATOR, OPERATOR, SENIOR_OPERATOR
+from abonent.identity.roles import ADMINISTRATOR, OPERATOR, SENIOR_OPERATOR
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,281 @@
+"""The whole seed: suppliers, staff, and the accounts in batches, with a report at the end.
+
+Every step is idempotent. Suppliers are found by code and staff by login before anything
+is created. Accounts are numbered deterministically, so the accounts a previous run made
+are recognised by their numbers: the run finds how many of each supplier's accounts
+exist already (they were written in order, batch by batch) and makes only the rest, and
+each batch skips numbers that exist in any case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+from django.db import connection, connections, transaction
+
+from abonent.cli.demo.generator import GeneratedAccount, IdCursor, Row, SupplierPlan, account_generate, supplier_plan
+from abonent.cli.demo.suppliers import DEMO_SUPPLIERS, DemoSupplier, accounts_split
+from abonent.cli.demo.writer import TABLES, BulkWriter
+from abonent.core.models import Supplier, SupplierTerms
+from abonent.core.selectors import supplier_terms_on
+from abonent.core.services import supplier_create
+from abonent.customers.enums import AccountStatus
+from abonent.customers.models import PersonalAccount
+from abonent.identity.models import User
+from abonent.identity.roles import ADMINISTRATOR, OPERATOR, roles_sync
+
+_IN_CHUNK = 900  # SQLite's old limit on the parameters of one query
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    role: str
+    username: str
+    password: str
+    superuser: bool
+    group: str
+    last_name: str
+    first_name: str
+    middle_name: str
+
+
+STAFF: tuple[StaffMember, ...] = (
+    StaffMember("Администратор", "admin", "admin-demo-2026", True, ADMINISTRATOR, "Громов", "Алексей", "Павлович"),
+    StaffMember("Оператор", "operator", "operator-demo-2026", False, OPERATOR, "Морозова", "Ольга", "Викторовна"),
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    number: str
+    pin: str
+    holder: str
+    address: str
+    meters: int
+
+
+@dataclass
+class SupplierReport:
+    short_name: str
+    code: str
+    time_zone: str
+    window: tuple[int, int]
+    link_proofs: list[str]
+    regions: list[str]
+    created: bool
+    accounts: list[DemoAccount] = field(default_factory=list)
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int]  # "supplier", "staff" and the writer's tables: "account", "reading" …
+    suppliers: list[SupplierReport]
+    staff: tuple[StaffMember, ...]
+    seconds: float
+
+    @property
+    def nothing_new(self) -> bool:
+        return not any(self.created.values())
+
+
+def _supplier_ensure(demo: DemoSupplier) -> tuple[Supplier, bool]:
+    existing = Supplier.objects.filter(code=demo.code).first()
+    if existing is not None:
+        return existing, False
+    return supplier_create(terms=dict(demo.terms), **demo.fields), True
+
+
+class _Pipeline:
+    """Writes each batch in a worker thread while the main thread makes the next one, with
+    at most one write in flight; without ``threaded``, writes in the calling thread.
+
+    The worker has a database connection of its own (Django's are per thread): PostgreSQL
+    checks the foreign keys of one batch at its commit while Python draws the next.
+    """
+
+    def __init__(self, *, threaded: bool) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="abonent-seed") if threaded else None
+        self._pending: tuple[Future[None], Callable[[], None] | None] | None = None
+
+    def submit(self, write: Callable[[], None], *, done: Callable[[], None] | None) -> None:
+        self.wait()
+        if self._executor is None:
+            write()
+            if done is not None:
+                done()
+        else:
+            self._pending = (self._executor.submit(write), done)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            future, done = self._pending
+            self._pending = None
+            future.result()
+            if done is not None:
+                done()
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.submit(connections.close_all).result()
+                self._executor.shutdown()
+
+
+def _staff_ensure() -> int:
+    """The demo staff, each in the group of their role; returns how many were created."""
+    roles_sync()
+    groups = {group.name: group for group in Group.objects.filter(name__in=[m.group for m in STAFF])}
+    created = 0
+    for member in STAFF:
+        if User.objects.filter(username=member.username).exists():
+            continue
+        user = User(
+            username=member.username,
+            last_name=member.last_name,
+            first_name=member.first_name,
+            middle_name=member.middle_name,
+            is_staff=True,
+            is_superuser=member.superuser,
+        )
+        user.set_password(member.password)
+        user.save()
+        user.groups.add(groups[member.group])
+        created += 1
+    return created
+
+
+def plan_for(demo: DemoSupplier, supplier: Supplier, *, seed: int, today: dt.date) -> SupplierPlan:
+    windows = SupplierTerms.objects.filter(supplier=supplier).values_list(
+        "effective_from", "reading_window_start_day", "reading_window_end_day"
+    )
+    return supplier_plan(
+        demo=demo, supplier_id=supplier.pk, time_zone=supplier.time_zone, seed=seed, today=today, windows=list(windows)
+    )
+
+
+def _existing_numbers(supplier_id: int, numbers: Iterable[str]) -> set[str]:
+    wanted = list(numbers)
+    found: set[str] = set()
+    for at in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[at : at + _IN_CHUNK]
+        found.update(
+            PersonalAccount.objects.filter(supplier_id=supplier_id, number__in=chunk).values_list("number", flat=True)
+        )
+    return found
+
+
+def _first_missing(plan: SupplierPlan, target: int) -> int:
+    """The first index below ``target`` whose account is not there (earlier runs wrote in
+    order, so what exists is a prefix): a binary search, a score of queries for a million."""
+    low, high = 0, target
+    while low < high:
+        middle = (low + high) // 2
+        if PersonalAccount.objects.filter(supplier_id=plan.supplier_id, number=plan.number(middle)).exists():
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _demo_accounts(plan: SupplierPlan, target: int) -> list[DemoAccount]:
+    """Accounts to try the portal with: two active ones with meters and one without."""
+    with_meters: list[GeneratedAccount] = []
+    without: list[GeneratedAccount] = []
+    scratch = IdCursor()
+    for index in range(min(target, 500)):
+        account = account_generate(plan, index, scratch)
+        if account.status != AccountStatus.ACTIVE.value:
+            continue
+        if account.meters and len(with_meters) < 2:
+            with_meters.append(account)
+        elif not account.meters and not without:
+            without.append(account)
+        if len(with_meters) == 2 and without:
+            break
+    chosen = with_meters + without
+    present = _existing_numbers(plan.supplier_id, (a.number for a in chosen))
+    return [DemoAccount(a.number, a.pin, a.holder, a.address, len(a.meters)) for a in chosen if a.number in present]
+
+
+def seed_run(
+    *,
+    accounts: int,
+    seed: int,
+    today: dt.date,
+    batch_size: int,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> SeedReport:
+    """Load the demo data: ``accounts`` personal accounts split between the demo suppliers.
+
+    ``on_start`` is told how many accounts are to be made, ``on_progress`` how many more
+    are done after each batch.
+    """
+    started = time.perf_counter()
+    created = {"supplier": 0, "staff": 0, **{table.key: 0 for table in TABLES}}
+    with transaction.atomic():
+        suppliers = [_supplier_ensure(demo) for demo in DEMO_SUPPLIERS]
+        created["supplier"] = sum(1 for _, new in suppliers if new)
+        created["staff"] = _staff_ensure()
+
+    plans = [
+        plan_for(demo, supplier, seed=seed, today=today)
+        for demo, (supplier, _) in zip(DEMO_SUPPLIERS, suppliers, strict=True)
+    ]
+    targets = accounts_split(accounts)
+    starts = [_first_missing(plan, target) for plan, target in zip(plans, targets, strict=True)]
+    if on_start is not None:
+        on_start(sum(target - start for start, target in zip(starts, targets, strict=True)))
+
+    writer = BulkWriter()
+    ids = writer.next_ids()
+    with _Pipeline(threaded=writer.postgres and not connection.in_atomic_block) as pipeline:
+        for plan, start, target in zip(plans, starts, targets, strict=True):
+            for batch_start in range(start, target, batch_size):
+                indices = range(batch_start, min(batch_start + batch_size, target))
+                existing = _existing_numbers(plan.supplier_id, (plan.number(i) for i in indices))
+                first = ids.copy()
+                rows: dict[str, list[Row]] = {table.key: [] for table in TABLES}
+                for index in indices:
+                    if existing and plan.number(index) in existing:
+                        continue
+                    account = account_generate(plan, index, ids)
+                    rows["account"].append(account.account)
+                    rows["equipment"] += account.equipment
+                    rows["contract"] += account.contracts
+                    rows["meter"] += account.meters
+                    rows["reading"] += account.readings
+                for table in TABLES:
+                    created[table.key] += len(rows[table.key])
+                pipeline.submit(
+                    functools.partial(writer.write_batch, rows, first, ids.copy()),
+                    done=functools.partial(on_progress, len(indices)) if on_progress else None,
+                )
+
+    reports = []
+    for plan, target, (supplier, new) in zip(plans, targets, suppliers, strict=True):
+        terms = supplier_terms_on(supplier=supplier, day=today)
+        reports.append(
+            SupplierReport(
+                short_name=supplier.short_name,
+                code=supplier.code,
+                time_zone=supplier.time_zone,
+                window=(terms.reading_window_start_day, terms.reading_window_end_day),
+                link_proofs=list(terms.link_proofs),
+                regions=[region.name for region in plan.demo.regions],
+                created=new,
+                accounts=_demo_accounts(plan, target),
+            )
+        )
+    return SeedReport(created=created, suppliers=reports, staff=STAFF, seconds=time.perf_counter() - started)
