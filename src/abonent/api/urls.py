@@ -11,6 +11,7 @@ from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
 
+
 class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}  # Russian text as it is, not as \u escapes
 
