@@ -16,6 +16,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
+from abonent.identity import codes as identity_codes
+from abonent.identity import contacts as identity_contacts
+from abonent.identity import services as identity
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,27 @@ TYPE_BASE = "urn:abonent:problem:"
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     ValidationFailed: 422,
+    # identity
+    identity_contacts.InvalidLogin: 422,
+    identity_contacts.InvalidPhone: 422,
+    identity_contacts.InvalidEmail: 422,
+    identity.ConsentRequired: 422,
+    identity.InvalidCredentials: 401,
+    identity.ProfileNotConfirmed: 403,
+    identity.TooManyAttempts: 429,
+    identity_codes.CodeResendTooSoon: 429,
+    identity_codes.CodeInvalid: 422,
+    identity_codes.CodeExpired: 422,
+    identity_codes.CodeAttemptsExhausted: 429,
+    identity.InvalidToken: 401,
+    identity.RefreshTokenReused: 401,
+    identity.ResetLinkInvalid: 422,
+    identity.WrongPassword: 422,
+    identity.ContactTaken: 409,
+    identity.ContactUnchanged: 422,
+    identity.SessionNotFound: 404,
+    identity.DeletionAlreadyRequested: 409,
+    identity.DeletionRequestClosed: 409,
     DomainError: 409,
 }
 

@@ -167,3 +167,41 @@ class SupplierTerms(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class RateCounter(models.Model):
+    """A hit counter of one key in one time window, for rate limits that hold across app
+    servers without Redis (``core.ratelimit``)."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_unique_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%H:%M}: {self.hits}"
+
+
+class AuditRecord(models.Model):
+    """Who changed what, when, from which channel, with the values before and after."""
+
+    at = models.DateTimeField(_("когда"), db_index=True)
+    actor_id = models.BigIntegerField(_("кто (пользователь)"), null=True, blank=True)
+    channel = models.CharField(_("откуда"), max_length=16)
+    action = models.CharField(_("действие"), max_length=64)
+    object_type = models.CharField(_("объект"), max_length=64)
+    object_id = models.CharField(_("номер объекта"), max_length=64)
+    before = models.JSONField(_("было"), null=True, blank=True)
+    after = models.JSONField(_("стало"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("запись журнала изменений")
+        verbose_name_plural = _("журнал изменений")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%d.%m.%Y %H:%M} {self.action} {self.object_type}#{self.object_id}"
