@@ -19,6 +19,7 @@ def test_operator_sees_but_does_not_change() -> None:
         "view_reading",
         "view_supplier",
         "view_supplierterms",
+        "view_deletionrequest",
     }
 
 

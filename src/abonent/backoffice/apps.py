@@ -6,3 +6,6 @@ class BackofficeConfig(AppConfig):
     name = "abonent.backoffice"
     label = "backoffice"
     verbose_name = _("Бэк-офис")
+
+    def ready(self) -> None:
+        from abonent.backoffice import admin_identity  # noqa: F401 - registers the identity admin

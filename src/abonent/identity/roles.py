@@ -1,7 +1,9 @@
 """Staff roles as Django groups with their permissions, kept in step after every migrate.
 
-- Оператор: sees accounts, meters, readings, contracts; cannot change suppliers or their terms.
-- Старший оператор: as the operator, and changes accounts, meters, readings, contracts.
+- Оператор: sees accounts, meters, readings, contracts, deletion requests; cannot change
+  suppliers or their terms.
+- Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
+  and decides on deletion requests.
 - Администратор: everything of the domain apps, suppliers and their terms included.
 """
 
@@ -16,12 +18,21 @@ SENIOR_OPERATOR = "Старший оператор"
 ADMINISTRATOR = "Администратор"
 
 _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
-_DOMAIN_APPS = ["core", "customers", "metering", "notifications"]
+_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity"]
 
 ROLES: dict[str, list[tuple[str, str]]] = {
-    OPERATOR: [("view", m) for m in _CUSTOMER_MODELS] + [("view", "supplier"), ("view", "supplierterms")],
+    OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
+    + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
-    + [("view", "supplier"), ("view", "supplierterms"), ("view", "outboxmessage")],
+    + [
+        ("view", "supplier"),
+        ("view", "supplierterms"),
+        ("view", "outboxmessage"),
+        ("view", "deletionrequest"),
+        ("change", "deletionrequest"),
+        ("view", "consent"),
+        ("view", "authsession"),
+    ],
 }
 
 
