@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import shutil
 import socket
@@ -46,6 +47,30 @@ def wait_for_port(port: int, *, seconds: float = 10) -> bool:
                 return True
         time.sleep(0.05)
     return False
+
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_user_model"}
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request: pytest.FixtureRequest) -> None:
+    """What migrate leaves in the database (the consent texts of the identity data
+    migration, the staff roles), for every test that uses the database: a transactional
+    test earlier on the same worker flushes every table, migration data included."""
+    if request.node.get_closest_marker("django_db") is None and not _DB_FIXTURES & set(request.fixturenames):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from abonent.identity.models import ConsentDocument
+
+    if not ConsentDocument.objects.exists():
+        importlib.import_module("abonent.identity.migrations.0003_consent_documents").forwards(apps, None)
+    if not Group.objects.filter(permissions__isnull=False).exists():
+        # content types, permissions and the staff roles, as after migrate
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ from abonent.identity.models import DeletionRequest, User
 from abonent.identity.roles import OPERATOR, SENIOR_OPERATOR
 from abonent.identity.services import deletion_request_create
 
-# Messages go out after commit: these tests commit for real (and keep the consent texts of the migrations).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Messages go out after commit: these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from abonent.identity.services import (
 )
 from abonent.notifications.models import OutboxMessage
 
-# Messages go out after commit: these tests commit for real (and keep the consent texts of the migrations).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Messages go out after commit: these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "Зелёный-чайник-42"

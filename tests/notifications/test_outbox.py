@@ -10,9 +10,10 @@ from abonent.notifications.services import email_send, sms_send
 pytestmark = pytest.mark.django_db
 
 
-def test_email_lands_in_the_outbox(settings) -> None:  # type: ignore[no-untyped-def]
+def test_email_lands_in_the_outbox(settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     settings.EMAIL_BACKEND = "abonent.notifications.providers.outbox.EmailBackend"  # the test runner swaps in locmem
-    email_send(to="maria@example.org", subject="Код подтверждения", body="Ваш код: 123456")
+    with django_capture_on_commit_callbacks(execute=True):  # messages go out when the transaction commits
+        email_send(to="maria@example.org", subject="Код подтверждения", body="Ваш код: 123456")
 
     message = OutboxMessage.objects.get()
     assert (message.channel, message.recipient, message.subject, message.body) == (
@@ -23,8 +24,9 @@ def test_email_lands_in_the_outbox(settings) -> None:  # type: ignore[no-untyped
     )
 
 
-def test_sms_lands_in_the_outbox() -> None:
-    sms_send(phone="+79161234567", text="Код: 654321")
+def test_sms_lands_in_the_outbox(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_send(phone="+79161234567", text="Код: 654321")
 
     assert list(OutboxMessage.objects.values_list("channel", "recipient", "body")) == [
         (Channel.SMS, "+79161234567", "Код: 654321")

@@ -108,8 +108,28 @@ def _message_of(error: dict[str, Any]) -> str:
         "date_parsing": "Ожидается дата в формате ГГГГ-ММ-ДД",
         "string_type": "Ожидается строка",
         "extra_forbidden": "Неизвестное поле: уберите его",
+        "bool_type": "Ожидается true или false",
+        "bool_parsing": "Ожидается true или false",
+        "int_type": "Ожидается целое число",
+        "model_type": "Ожидается объект JSON с полями",
+        "model_attributes_type": "Ожидается объект JSON с полями",
+        "dict_type": "Ожидается объект JSON с полями",
     }
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "Обязательное поле: заполните его"
     return messages.get(kind) or str(error.get("msg", "Неверное значение"))
+
+
+def _auth_headers(exc: DomainError, status: int) -> dict[str, str]:
+    """Retry-After on 429 (RFC 9110 §10.2.3), WWW-Authenticate on 401 (RFC 6750 §3)."""
+    headers: dict[str, str] = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if status == 429 and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
+    if status == 401:
+        bad_token = isinstance(exc, identity.InvalidToken | identity.RefreshTokenReused)
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if bad_token else "Bearer"
+    return headers
 
 
 def install(api: NinjaAPI) -> None:
@@ -137,8 +157,15 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def on_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
         errors = [{"field": exc.field, "message": exc.text}] if exc.field else None
+        status = status_for(exc)
         return problem_response(
-            request, status=status_for(exc), code=exc.code, title=exc.text, detail=exc.text, errors=errors
+            request,
+            status=status,
+            code=exc.code,
+            title=exc.text,
+            detail=exc.text,
+            errors=errors,
+            headers=_auth_headers(exc, status),
         )
 
     @api.exception_handler(AuthenticationError)
@@ -160,6 +187,14 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+            return problem_response(
+                request,
+                status=400,
+                code="invalid_json",
+                title="Тело запроса — не JSON",
+                detail="Тело запроса не удалось разобрать как JSON: проверьте синтаксис и заголовок Content-Type",
+            )
         return problem_response(
             request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc), detail=str(exc)
         )

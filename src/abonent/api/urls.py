@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
-from abonent.api import errors
+from abonent.api import errors, identity
 from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
@@ -16,7 +19,24 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}  # Russian text as it is, not as \u escapes
 
 
-api = NinjaAPI(
+class AbonentAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """The spec as ninja builds it, with problems served as application/problem+json."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        problem_ref = "#/components/schemas/Problem"
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    body = content.get(self.renderer.media_type)
+                    if body is not None and body.get("schema", {}).get("$ref") == problem_ref:
+                        content[errors.PROBLEM_CONTENT_TYPE] = content.pop(self.renderer.media_type)
+        return schema
+
+
+api = AbonentAPI(
     renderer=Utf8JSONRenderer(),
     title="abonent API",
     version="1",
@@ -26,6 +46,9 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 errors.install(api)
+# One router per area, each a line here.
+api.add_router("/auth", identity.auth_router)
+api.add_router("/profile", identity.profile_router)
 
 
 @api.get("/suppliers", response={200: list[SupplierOut]}, tags=["suppliers"], summary="Поставщики и их контакты")

@@ -14,7 +14,7 @@ from abonent.core.services import supplier_terms_add_statutory
 from abonent.customers.models import Contract, GasEquipment, PersonalAccount
 from abonent.identity.models import User
 from abonent.metering.models import Meter, Reading
-from abonent.notifications.models import OutboxMessage
+from abonent.notifications.models import Delivery, OutboxMessage
 
 admin.site.site_header = _("Абонент — бэк-офис")
 admin.site.site_title = _("Бэк-офис")
@@ -145,3 +145,24 @@ class AbonentUserAdmin(UserAdmin):
         *(UserAdmin.fieldsets or ()),
         (_("Контакты абонента"), {"fields": ["phone", "middle_name"]}),
     )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The delivery log, read-only: the texts are not shown (sent and failed ones are purged)."""
+
+    list_display = ["created_at", "channel", "kind", "recipient", "status", "attempts", "provider", "sent_at"]
+    list_filter = ["status", "channel", "provider", "kind"]
+    search_fields = ["=recipient", "=provider_message_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    exclude = ["body"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

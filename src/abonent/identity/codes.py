@@ -91,15 +91,16 @@ def code_send(
 ) -> ConfirmationCode:
     """Make a code and send it to ``recipient`` once the transaction commits.
 
-    Earlier codes of the same purpose for the recipient stop working.
+    Earlier codes of the same purpose for the recipient (and the same profile) stop working.
     Raises CodeResendTooSoon.
     """
     resend_check(recipient=recipient, now=now)
     code = f"{secrets.randbelow(10**policy.CODE_LENGTH):0{policy.CODE_LENGTH}d}"
     with transaction.atomic():
-        ConfirmationCode.objects.filter(purpose=purpose, recipient=recipient, consumed_at__isnull=True).update(
-            consumed_at=now
-        )
+        earlier = ConfirmationCode.objects.filter(purpose=purpose, recipient=recipient, consumed_at__isnull=True)
+        if user is not None:
+            earlier = earlier.filter(user=user)
+        earlier.update(consumed_at=now)
         row = ConfirmationCode.objects.create(
             purpose=purpose,
             contact_kind=contact_kind,
@@ -121,18 +122,20 @@ def code_send(
     return row
 
 
-def code_check(*, purpose: CodePurpose, recipient: str, code: str, now: dt.datetime) -> ConfirmationCode:
-    """Use the latest code of ``purpose`` sent to ``recipient``.
+def code_check(
+    *, purpose: CodePurpose, recipient: str, code: str, now: dt.datetime, user_id: int | None = None
+) -> ConfirmationCode:
+    """Use the latest code of ``purpose`` sent to ``recipient`` (for the profile ``user_id``,
+    when given: a code another profile asked for is not touched).
 
     A wrong code counts against its 5 tries: call this outside a transaction (services do,
     and open theirs after the code is accepted), so the count is not rolled back with the error.
     Raises CodeExpired, CodeAttemptsExhausted, CodeInvalid.
     """
-    row = (
-        ConfirmationCode.objects.filter(purpose=purpose, recipient=recipient, consumed_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
+    codes = ConfirmationCode.objects.filter(purpose=purpose, recipient=recipient, consumed_at__isnull=True)
+    if user_id is not None:
+        codes = codes.filter(user_id=user_id)
+    row = codes.order_by("-created_at").first()
     if row is None or row.expires_at <= now:
         raise CodeExpired(field="code")
     if row.attempts >= policy.CODE_MAX_WRONG:

@@ -52,6 +52,11 @@ from abonent.notifications.services import email_send, sms_send
 # --- Errors ---------------------------------------------------------------------------
 
 
+class ConsentTextMissing(DomainError):
+    code = "consent_text_missing"
+    message = "Не опубликован текст согласия «{kind}»: обратитесь к администратору портала"
+
+
 class ConsentRequired(DomainError):
     code = "consent_required"
     message = "Чтобы зарегистрироваться, дайте согласие на обработку персональных данных"
@@ -162,7 +167,7 @@ def _limit(limit: Limit, subject: str, now: dt.datetime) -> None:
 def _consent_document(kind: ConsentKind, now: dt.datetime) -> ConsentDocument:
     document = ConsentDocument.objects.filter(kind=kind, effective_from__lte=now).order_by("-effective_from").first()
     if document is None:
-        raise DomainError(f"Нет текста согласия «{kind.label}»: его публикует администратор")
+        raise ConsentTextMissing(kind=kind.label)
     return document
 
 
@@ -262,7 +267,9 @@ def _already_registered_notice(user: User, kind: ContactKind, recipient: str, no
             email_send(to=recipient, subject="Вы уже зарегистрированы", body=text)
 
 
-def registration_confirm(*, login: str, code: str, ip: str | None, now: dt.datetime) -> User:
+def registration_confirm(
+    *, login: str, code: str, ip: str | None, now: dt.datetime, channel: AuthChannel = AuthChannel.WEB
+) -> User:
     """Activate the profile registered with ``login`` when ``code`` is right.
 
     Raises InvalidLogin, TooManyAttempts, CodeExpired, CodeInvalid, CodeAttemptsExhausted.
@@ -282,7 +289,7 @@ def registration_confirm(*, login: str, code: str, ip: str | None, now: dt.datet
         audit_record(
             at=now,
             actor_id=user.pk,
-            channel="web",
+            channel=channel,
             action="user.registered",
             object_type="user",
             object_id=user.pk,
@@ -502,6 +509,8 @@ def app_tokens_refresh(*, refresh_token: str, now: dt.datetime) -> TokenPair:
         )
         if token is None or token.session.ended_at is not None or token.expires_at <= now:
             raise InvalidToken()
+        if not User.objects.filter(pk=token.session.user_id, is_active=True).exists():
+            raise InvalidToken()
         if token.used_at is None:
             token.used_at = now
             token.save(update_fields=["used_at"])
@@ -584,7 +593,15 @@ def password_reset_start(*, login: str, link_base: str, ip: str | None, now: dt.
     return sent
 
 
-def password_reset_by_code(*, login: str, code: str, new_password: str, ip: str | None, now: dt.datetime) -> User:
+def password_reset_by_code(
+    *,
+    login: str,
+    code: str,
+    new_password: str,
+    ip: str | None,
+    now: dt.datetime,
+    channel: AuthChannel = AuthChannel.WEB,
+) -> User:
     """Set a new password with the code sent by SMS; every session of the user ends.
 
     Raises InvalidLogin, TooManyAttempts, ValidationFailed, CodeExpired, CodeInvalid,
@@ -596,7 +613,9 @@ def password_reset_by_code(*, login: str, code: str, new_password: str, ip: str 
     user = _user_by_contact(kind, recipient)
     _password_validate(new_password, user=user, field="new_password")
     row = code_check(purpose=CodePurpose.PASSWORD_RESET, recipient=recipient, code=code, now=now)
-    return _password_set(User.objects.get(pk=_code_user_id(row)), new_password, now=now, ip=ip, action="password.reset")
+    return _password_set(
+        User.objects.get(pk=_code_user_id(row)), new_password, now=now, ip=ip, action="password.reset", channel=channel
+    )
 
 
 def password_reset_link_user(*, uid: str, token: str) -> User:
@@ -611,25 +630,34 @@ def password_reset_link_user(*, uid: str, token: str) -> User:
     return user
 
 
-def password_reset_by_link(*, uid: str, token: str, new_password: str, ip: str | None, now: dt.datetime) -> User:
+def password_reset_by_link(
+    *, uid: str, token: str, new_password: str, ip: str | None, now: dt.datetime, channel: AuthChannel = AuthChannel.WEB
+) -> User:
     """Set a new password with the e-mailed link (it works once); every session ends.
 
     Raises ResetLinkInvalid, ValidationFailed.
     """
     user = password_reset_link_user(uid=uid, token=token)
     _password_validate(new_password, user=user, field="new_password")
-    return _password_set(user, new_password, now=now, ip=ip, action="password.reset")
+    return _password_set(user, new_password, now=now, ip=ip, action="password.reset", channel=channel)
 
 
 @transaction.atomic
 def _password_set(
-    user: User, password: str, *, now: dt.datetime, ip: str | None, action: str, keep_session_id: int | None = None
+    user: User,
+    password: str,
+    *,
+    now: dt.datetime,
+    ip: str | None,
+    action: str,
+    channel: str,
+    keep_session_id: int | None = None,
 ) -> User:
     user.set_password(password)
     user.last_login = now  # also makes an e-mailed reset link single use
     user.save(update_fields=["password", "last_login"])
     sessions_end_all(user=user, now=now, keep_session_id=keep_session_id, reason="password_changed")
-    audit_record(at=now, actor_id=user.pk, channel="web", action=action, object_type="user", object_id=user.pk, ip=ip)
+    audit_record(at=now, actor_id=user.pk, channel=channel, action=action, object_type="user", object_id=user.pk, ip=ip)
     _notify(
         user,
         subject="Пароль изменён",
@@ -642,7 +670,14 @@ def _password_set(
 
 
 def password_change(
-    *, user: User, old_password: str, new_password: str, keep_session_id: int | None, ip: str | None, now: dt.datetime
+    *,
+    user: User,
+    old_password: str,
+    new_password: str,
+    keep_session_id: int | None,
+    ip: str | None,
+    now: dt.datetime,
+    channel: AuthChannel = AuthChannel.WEB,
 ) -> User:
     """Change the password; every other session of the user ends.
 
@@ -652,7 +687,9 @@ def password_change(
     if not user.check_password(old_password):
         raise WrongPassword(field="old_password")
     _password_validate(new_password, user=user, field="new_password")
-    return _password_set(user, new_password, now=now, ip=ip, action="password.changed", keep_session_id=keep_session_id)
+    return _password_set(
+        user, new_password, now=now, ip=ip, action="password.changed", channel=channel, keep_session_id=keep_session_id
+    )
 
 
 _WHAT = {ContactKind.PHONE: "телефон", ContactKind.EMAIL: "e-mail"}
@@ -675,7 +712,14 @@ def contact_change_start(*, user: User, kind: ContactKind, value: str, ip: str |
 
 
 def contact_change_confirm(
-    *, user: User, kind: ContactKind, value: str, code: str, ip: str | None, now: dt.datetime
+    *,
+    user: User,
+    kind: ContactKind,
+    value: str,
+    code: str,
+    ip: str | None,
+    now: dt.datetime,
+    channel: AuthChannel = AuthChannel.WEB,
 ) -> User:
     """Make the change when the code sent to the new contact is right.
 
@@ -686,9 +730,7 @@ def contact_change_confirm(
     if ip:
         _limit(policy.CODE_CHECK_PER_IP, ip, now)
     purpose = CodePurpose.CHANGE_PHONE if kind == ContactKind.PHONE else CodePurpose.CHANGE_EMAIL
-    row = code_check(purpose=purpose, recipient=recipient, code=code, now=now)
-    if row.user_id != user.pk:
-        raise DomainError("Код выдан для другого профиля", field="code")
+    code_check(purpose=purpose, recipient=recipient, code=code, now=now, user_id=user.pk)
     field, confirmed = ("phone", "phone_confirmed_at") if kind == ContactKind.PHONE else ("email", "email_confirmed_at")
     before = getattr(user, field)
     try:
@@ -701,7 +743,7 @@ def contact_change_confirm(
             audit_record(
                 at=now,
                 actor_id=user.pk,
-                channel="web",
+                channel=channel,
                 action=f"{field}.changed",
                 object_type="user",
                 object_id=user.pk,

@@ -8,7 +8,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-from abonent.notifications.enums import Channel
+from abonent.notifications.enums import Channel, Provider
 from abonent.notifications.models import OutboxMessage
 
 
@@ -33,7 +33,13 @@ class EmailBackend(BaseEmailBackend):
 
 
 class OutboxSmsSender:
-    """The SMS sender of the embedded default."""
+    """The SMS sender of the embedded default (and the fake SMS provider): the message is
+    filed in the outbox, where the demo shows it."""
 
-    def send(self, *, phone: str, text: str) -> None:
-        OutboxMessage.objects.create(channel=Channel.SMS, recipient=phone, body=text, created_at=timezone.now())
+    name = Provider.OUTBOX.value
+
+    def send(self, *, recipient: str, subject: str, body: str) -> str:
+        message = OutboxMessage.objects.create(
+            channel=Channel.SMS, recipient=recipient, body=body, created_at=timezone.now()
+        )
+        return f"outbox-{message.pk}"

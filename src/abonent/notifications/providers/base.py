@@ -1,0 +1,31 @@
+"""The interface every sender has, and the two ways a send can fail."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class SendFailed(Exception):
+    """A provider did not take the message; the text says why, for the delivery log."""
+
+
+class TemporaryFailure(SendFailed):
+    """Worth another try later: the provider or the network is down, our account there needs
+    attention (balance, key), a rate limit. The delivery is retried with a growing pause."""
+
+
+class PermanentFailure(SendFailed):
+    """Will fail the same way on every try: the recipient or the text is refused.
+    The delivery is marked failed at once."""
+
+
+class Sender(Protocol):
+    #: The provider code recorded in the delivery log (``enums.Provider``).
+    name: str
+
+    def send(self, *, recipient: str, subject: str, body: str) -> str:
+        """Hand the message over; return the provider's id of it.
+
+        Raises TemporaryFailure or PermanentFailure.
+        """
+        ...
