@@ -817,6 +817,33 @@ def deletion_request_create(*, user: User, reason: str, channel: AuthChannel, no
     return request
 
 
+def _deletion_open_get(request_id: int) -> DeletionRequest:
+    request = DeletionRequest.objects.select_for_update().get(pk=request_id)
+    if request.status not in (DeletionStatus.NEW, DeletionStatus.IN_PROGRESS):
+        raise DeletionRequestClosed()
+    return request
+
+
+def _deletion_close(
+    request: DeletionRequest, *, status: DeletionStatus, outcome: str, operator: User, now: dt.datetime, text: str
+) -> DeletionRequest:
+    request.status = status
+    request.outcome = outcome
+    request.processed_at = now
+    request.processed_by = operator
+    request.save(update_fields=["status", "outcome", "processed_at", "processed_by"])
+    audit_record(
+        at=now,
+        actor_id=operator.pk,
+        channel="operator",
+        action=f"deletion.{status}",
+        object_type="deletion_request",
+        object_id=request.pk,
+    )
+    _deletion_outcome_send(request, text + request.outcome)
+    return request
+
+
 @transaction.atomic
 def deletion_request_complete(*, request_id: int, operator: User, outcome: str, now: dt.datetime) -> DeletionRequest:
     """Erase the profile's personal data and end its sessions. Records that law requires
@@ -825,9 +852,7 @@ def deletion_request_complete(*, request_id: int, operator: User, outcome: str, 
 
     Raises DeletionRequestClosed.
     """
-    request = DeletionRequest.objects.select_for_update().get(pk=request_id)
-    if request.status not in (DeletionStatus.NEW, DeletionStatus.IN_PROGRESS):
-        raise DeletionRequestClosed()
+    request = _deletion_open_get(request_id)
     user = request.user
     if user is not None:
         sessions_end_all(user=user, now=now, reason="profile_deleted")
@@ -843,21 +868,14 @@ def deletion_request_complete(*, request_id: int, operator: User, outcome: str, 
         user.is_active = False
         user.set_unusable_password()
         user.save()
-    request.status = DeletionStatus.DONE
-    request.outcome = outcome or "Профиль удалён"
-    request.processed_at = now
-    request.processed_by = operator
-    request.save(update_fields=["status", "outcome", "processed_at", "processed_by"])
-    audit_record(
-        at=now,
-        actor_id=operator.pk,
-        channel="operator",
-        action="deletion.completed",
-        object_type="deletion_request",
-        object_id=request.pk,
+    return _deletion_close(
+        request,
+        status=DeletionStatus.DONE,
+        outcome=outcome.strip() or "Профиль удалён",
+        operator=operator,
+        now=now,
+        text="Ваш профиль в личном кабинете удалён. ",
     )
-    _deletion_outcome_send(request, "Ваш профиль в личном кабинете удалён. " + request.outcome)
-    return request
 
 
 @transaction.atomic
@@ -865,24 +883,14 @@ def deletion_request_refuse(*, request_id: int, operator: User, outcome: str, no
     """Refuse the request with the reason in ``outcome``. Raises DeletionRequestClosed, ValidationFailed."""
     if not outcome.strip():
         raise ValidationFailed({"outcome": ["Укажите причину отказа: её получит абонент"]})
-    request = DeletionRequest.objects.select_for_update().get(pk=request_id)
-    if request.status not in (DeletionStatus.NEW, DeletionStatus.IN_PROGRESS):
-        raise DeletionRequestClosed()
-    request.status = DeletionStatus.REFUSED
-    request.outcome = outcome.strip()
-    request.processed_at = now
-    request.processed_by = operator
-    request.save(update_fields=["status", "outcome", "processed_at", "processed_by"])
-    audit_record(
-        at=now,
-        actor_id=operator.pk,
-        channel="operator",
-        action="deletion.refused",
-        object_type="deletion_request",
-        object_id=request.pk,
+    return _deletion_close(
+        _deletion_open_get(request_id),
+        status=DeletionStatus.REFUSED,
+        outcome=outcome.strip(),
+        operator=operator,
+        now=now,
+        text="Заявка на удаление профиля отклонена: ",
     )
-    _deletion_outcome_send(request, "Заявка на удаление профиля отклонена: " + request.outcome)
-    return request
 
 
 def _deletion_outcome_send(request: DeletionRequest, text: str) -> None:
