@@ -45,3 +45,12 @@ def test_command_line_runs_as_a_module() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "--accounts" in done.stdout
+
+
+def test_a_form_without_csrf_token_gets_a_russian_page() -> None:
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/login/", {"login": "+79123456789", "password": "x"})
+
+    assert response.status_code == 403
+    assert "Форма устарела" in response.content.decode()

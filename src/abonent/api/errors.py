@@ -18,6 +18,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.identity import codes as identity_codes
 from abonent.identity import contacts as identity_contacts
+from abonent.identity import external as identity_external
 from abonent.identity import services as identity
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,17 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     identity.SessionNotFound: 404,
     identity.DeletionAlreadyRequested: 409,
     identity.DeletionRequestClosed: 409,
+    identity.ConsentTextMissing: 503,
+    identity_external.ExternalLoginDisabled: 404,
+    identity_external.ExternalLoginUnavailable: 503,
+    identity_external.ExternalLoginCancelled: 403,
+    identity_external.ExternalLoginRefused: 502,
+    identity_external.ExternalStateInvalid: 422,
+    identity_external.ExternalResponseInvalid: 502,
+    identity_external.ExternalStepExpired: 422,
+    identity_external.ExternalProfileInactive: 403,
+    identity_external.ExternalAlreadyLinked: 409,
+    identity_external.RedirectUriNotAllowed: 422,
     DomainError: 409,
 }
 

@@ -43,6 +43,22 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _respond(request, 403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: most often a page left open too long."""
+    if request.path.startswith("/api/"):
+        return _respond(request, 403)
+    return render(
+        request,
+        "web/error.html",
+        {
+            "status": 403,
+            "title": "Форма устарела",
+            "detail": "Страница была открыта слишком долго или cookies выключены. Обновите страницу и отправьте форму ещё раз.",
+        },
+        status=403,
+    )
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _respond(request, 404)
 

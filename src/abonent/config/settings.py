@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "abonent.web.middleware.AuthSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "abonent.api.middleware.ProblemJsonMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -124,6 +125,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # The delivery log: attempt again the e-mails and SMS whose retry is due.
+    "deliveries-retry-due": {"task": "abonent.notifications.tasks.deliveries_retry_due", "schedule": 60.0},
+}
 
 # --- Auth and sessions ----------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -137,9 +142,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:profile"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6.0's default, adopted now
 SESSION_COOKIE_AGE = 12 * 60 * 60  # 12 hours absolute
+PASSWORD_RESET_TIMEOUT = 60 * 60  # an e-mailed recovery link works for 1 hour (identity.policy)
+CSRF_FAILURE_VIEW = "abonent.config.handlers.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -182,9 +190,22 @@ EMAIL_BACKEND = (
     if EMAIL_HOST
     else "abonent.notifications.providers.outbox.EmailBackend"
 )
+# Every message goes through the delivery log (notifications.Delivery) and is retried there.
 SMS_PROVIDER = env_str("SMS_PROVIDER", "outbox")
-if SMS_PROVIDER not in {"outbox"}:
-    raise ImproperlyConfigured(f"SMS_PROVIDER={SMS_PROVIDER!r}: expected outbox")
+if SMS_PROVIDER not in {"outbox", "smsru"}:
+    raise ImproperlyConfigured(f"SMS_PROVIDER={SMS_PROVIDER!r}: expected outbox or smsru")
+SMSRU_URL = env_str("SMSRU_URL", "https://sms.ru")
+SMSRU_API_ID = env_str("SMSRU_API_ID")
+SMSRU_FROM = env_str("SMSRU_FROM")  # a sender name approved by SMS.ru; empty: the account's default
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)  # seconds to wait for the SMS provider's answer
+if SMS_PROVIDER == "smsru" and not SMSRU_API_ID:
+    raise ImproperlyConfigured(
+        "SMS_PROVIDER=smsru needs SMSRU_API_ID: the api_id from the SMS.ru account (Настройки → API)"
+    )
+if not SMSRU_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"SMSRU_URL={SMSRU_URL!r}: expected an http:// or https:// address")
+if SMS_TIMEOUT < 1:
+    raise ImproperlyConfigured(f"SMS_TIMEOUT={SMS_TIMEOUT}: expected at least 1 second")
 # The outbox page of the demo (messages that were "sent") is shown only where it is on.
 DEMO_OUTBOX_PAGE = env_bool("DEMO_OUTBOX_PAGE", not PRODUCTION)
 
@@ -238,3 +259,102 @@ LOGGING = {
 }
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- Login with Госуслуги (ЕСИА) ------------------------------------------------------
+# "Войти через Госуслуги" (abonent.identity.oidc, abonent.identity.external): the OpenID
+# Connect authorization code flow with PKCE, state and nonce. Off unless ESIA_ENABLED. It
+# works with ЕСИА (ESIA_PROTOCOL=esia: ЕСИА's extra parameters, a ГОСТ-signed client_secret
+# made by an outside signing service; the differences are listed in the docstring of
+# abonent.identity.oidc) and with any standards-compliant OpenID provider (ESIA_PROTOCOL=oidc,
+# as in the tests).
+#   ESIA_ISSUER             the provider's issuer, exactly as its ID tokens name it in "iss"; its
+#                           discovery document is read unless the three endpoints below are set
+#   ESIA_DISCOVERY_URL      the discovery document, when not at <issuer>/.well-known/openid-configuration
+#   ESIA_AUTHORIZATION_URL  explicit endpoints, winning over discovered ones. ЕСИА has no
+#   ESIA_TOKEN_URL          discovery: https://esia.gosuslugi.ru/aas/oauth2/v3/ac and …/v3/te,
+#   ESIA_JWKS_URL           the JWKS of its signing key, and its REST API for the person's data
+#   ESIA_USERINFO_URL       (https://esia.gosuslugi.ru/rs/prns)
+#   ESIA_USE_USERINFO       read the userinfo (ЕСИА: the REST API) after the ID token; default on
+#   ESIA_CLIENT_ID          the client id (ЕСИА: the mnemonic of the registered system)
+#   ESIA_REDIRECT_URI       the portal's callback, absolute: https://lk.example.ru/auth/esia/callback/
+#   ESIA_APP_REDIRECT_URIS  comma-separated return addresses of the mobile apps (API flow)
+#   ESIA_SCOPES             space-separated; default "openid profile email phone" (oidc),
+#                           "openid fullname mobile email" (esia)
+#   ESIA_TOKEN_AUTH_METHOD  client_secret_post (default) or client_secret_basic
+#   ESIA_SIGNER             who makes client_secret: static (ESIA_CLIENT_SECRET, the default for
+#                           oidc) or external (the signing service, the default for esia)
+#   ESIA_CLIENT_SECRET      the secret for the static signer
+#   ESIA_SIGNER_URL         the signing service: POST {"data": base64} → {"signature": base64}
+#                           (contract in abonent.identity.oidc.signers)
+#   ESIA_SIGNER_AUTHORIZATION  the Authorization header sent to it, e.g. "Bearer …"
+#   ESIA_SIGNED_FIELDS      what is signed, in order; default scope,timestamp,client_id,state
+#   ESIA_CERTIFICATE_HASH   client_certificate_hash for ЕСИА's v3 endpoints
+#   ESIA_ID_TOKEN_ALGORITHMS  comma-separated signature algorithms accepted; default RS256,ES256
+#   ESIA_CLOCK_LEEWAY       seconds of clock difference allowed on the ID token's times; 60
+#   ESIA_HTTP_TIMEOUT       seconds to wait for the provider and the signing service; 10
+#   ESIA_CA_FILE            a CA bundle for them (e.g. with the Russian Trusted Root CA)
+ESIA_ENABLED = env_bool("ESIA_ENABLED", False)
+ESIA_PROTOCOL = env_str("ESIA_PROTOCOL", "oidc")
+ESIA_ISSUER = env_str("ESIA_ISSUER")
+ESIA_DISCOVERY_URL = env_str("ESIA_DISCOVERY_URL")
+ESIA_AUTHORIZATION_URL = env_str("ESIA_AUTHORIZATION_URL")
+ESIA_TOKEN_URL = env_str("ESIA_TOKEN_URL")
+ESIA_JWKS_URL = env_str("ESIA_JWKS_URL")
+ESIA_USERINFO_URL = env_str("ESIA_USERINFO_URL")
+ESIA_USE_USERINFO = env_bool("ESIA_USE_USERINFO", True)
+ESIA_CLIENT_ID = env_str("ESIA_CLIENT_ID")
+ESIA_REDIRECT_URI = env_str("ESIA_REDIRECT_URI")
+ESIA_APP_REDIRECT_URIS = env_list("ESIA_APP_REDIRECT_URIS", [])
+ESIA_SCOPES = env_str(
+    "ESIA_SCOPES", "openid fullname mobile email" if ESIA_PROTOCOL == "esia" else "openid profile email phone"
+).split()
+ESIA_TOKEN_AUTH_METHOD = env_str("ESIA_TOKEN_AUTH_METHOD", "client_secret_post")
+ESIA_SIGNER = env_str("ESIA_SIGNER", "external" if ESIA_PROTOCOL == "esia" else "static")
+ESIA_CLIENT_SECRET = env_str("ESIA_CLIENT_SECRET")
+ESIA_SIGNER_URL = env_str("ESIA_SIGNER_URL")
+ESIA_SIGNER_AUTHORIZATION = env_str("ESIA_SIGNER_AUTHORIZATION")
+ESIA_SIGNED_FIELDS = env_list("ESIA_SIGNED_FIELDS", ["scope", "timestamp", "client_id", "state"])
+ESIA_CERTIFICATE_HASH = env_str("ESIA_CERTIFICATE_HASH")
+ESIA_ID_TOKEN_ALGORITHMS = env_list("ESIA_ID_TOKEN_ALGORITHMS", ["RS256", "ES256"])
+ESIA_CLOCK_LEEWAY = env_int("ESIA_CLOCK_LEEWAY", 60)
+ESIA_HTTP_TIMEOUT = env_int("ESIA_HTTP_TIMEOUT", 10)
+ESIA_CA_FILE = env_str("ESIA_CA_FILE")
+_ESIA_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+_ESIA_URLS = ["ESIA_DISCOVERY_URL", "ESIA_AUTHORIZATION_URL", "ESIA_TOKEN_URL", "ESIA_JWKS_URL"]
+_ESIA_URLS += ["ESIA_USERINFO_URL", "ESIA_REDIRECT_URI", "ESIA_SIGNER_URL"]
+if not ((ESIA_AUTHORIZATION_URL and ESIA_TOKEN_URL and ESIA_JWKS_URL) or ESIA_DISCOVERY_URL):
+    _ESIA_URLS.append("ESIA_ISSUER")  # discovery is read from it
+if ESIA_ENABLED:
+    _esia_problems = []
+    if ESIA_PROTOCOL not in {"oidc", "esia"}:
+        _esia_problems.append(f"ESIA_PROTOCOL={ESIA_PROTOCOL!r}: expected oidc or esia")
+    if not ESIA_CLIENT_ID:
+        _esia_problems.append("ESIA_CLIENT_ID is required")
+    if not ESIA_REDIRECT_URI:
+        _esia_problems.append("ESIA_REDIRECT_URI is required: the absolute address of /auth/esia/callback/")
+    if not (ESIA_ISSUER or ESIA_DISCOVERY_URL):
+        _esia_problems.append("ESIA_ISSUER is required: the issuer its ID tokens name (and where discovery is read)")
+    if ESIA_TOKEN_AUTH_METHOD not in {"client_secret_post", "client_secret_basic"}:
+        _esia_problems.append(f"ESIA_TOKEN_AUTH_METHOD={ESIA_TOKEN_AUTH_METHOD!r}: expected client_secret_post/basic")
+    if ESIA_SIGNER == "static" and not ESIA_CLIENT_SECRET:
+        _esia_problems.append("ESIA_SIGNER=static needs ESIA_CLIENT_SECRET")
+    elif ESIA_SIGNER == "external" and not ESIA_SIGNER_URL:
+        _esia_problems.append("ESIA_SIGNER=external needs ESIA_SIGNER_URL: the address of the signing service")
+    elif ESIA_SIGNER not in {"static", "external"}:
+        _esia_problems.append(f"ESIA_SIGNER={ESIA_SIGNER!r}: expected static or external")
+    if not ESIA_SIGNED_FIELDS or set(ESIA_SIGNED_FIELDS) - {"client_id", "scope", "timestamp", "state", "redirect_uri"}:
+        _esia_problems.append("ESIA_SIGNED_FIELDS: some of client_id, scope, timestamp, state, redirect_uri")
+    if not ESIA_ID_TOKEN_ALGORITHMS or set(ESIA_ID_TOKEN_ALGORITHMS) - _ESIA_ALGORITHMS:
+        _esia_problems.append("ESIA_ID_TOKEN_ALGORITHMS: RSA or ECDSA algorithms only (RS256, PS256, ES256, …)")
+    if not 0 <= ESIA_CLOCK_LEEWAY <= 300:
+        _esia_problems.append(f"ESIA_CLOCK_LEEWAY={ESIA_CLOCK_LEEWAY}: expected 0 to 300 seconds")
+    if ESIA_HTTP_TIMEOUT < 1:
+        _esia_problems.append(f"ESIA_HTTP_TIMEOUT={ESIA_HTTP_TIMEOUT}: expected at least 1 second")
+    if PRODUCTION:
+        _esia_problems += [
+            f"{name} must be an https:// address when ABONENT_ENV=production"
+            for name in _ESIA_URLS
+            if globals()[name] and not globals()[name].startswith("https://")
+        ]
+    if _esia_problems:
+        raise ImproperlyConfigured("Login with Госуслуги (ESIA_ENABLED): " + "; ".join(_esia_problems))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("backoffice/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("auth/esia/", include("abonent.web.esia")),  # «Войти через Госуслуги»
     path("", include("django_prometheus.urls")),
     path("", include("abonent.web.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import views
+from abonent.web import auth, profile, views
 
 app_name = "web"
 
@@ -8,4 +8,29 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("demo/outbox/", views.outbox, name="outbox"),
+    # registration, login, recovery
+    path("register/", auth.register, name="register"),
+    path("register/confirm/", auth.register_confirm, name="register_confirm"),
+    path("register/confirm/resend/", auth.register_resend, name="register_resend"),
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("password/forgot/", auth.password_forgot, name="password_forgot"),
+    path("password/forgot/sent/", auth.password_forgot_sent, name="password_forgot_sent"),
+    path("password/reset/code/", auth.password_reset_code, name="password_reset_code"),
+    path("password/reset/code/resend/", auth.password_reset_resend, name="password_reset_resend"),
+    path("password/reset/<str:uidb64>/<str:token>/", auth.password_reset_link, name="password_reset_link"),
+    # the profile
+    path("profile/", profile.profile, name="profile"),
+    path("profile/phone/", profile.contact_change, {"kind": "phone"}, name="profile_phone"),
+    path("profile/phone/confirm/", profile.contact_change_confirm, {"kind": "phone"}, name="profile_phone_confirm"),
+    path("profile/phone/resend/", profile.contact_change_resend, {"kind": "phone"}, name="profile_phone_resend"),
+    path("profile/email/", profile.contact_change, {"kind": "email"}, name="profile_email"),
+    path("profile/email/confirm/", profile.contact_change_confirm, {"kind": "email"}, name="profile_email_confirm"),
+    path("profile/email/resend/", profile.contact_change_resend, {"kind": "email"}, name="profile_email_resend"),
+    path("profile/password/", profile.password_change, name="profile_password"),
+    path("profile/marketing/", profile.marketing_consent, name="profile_marketing"),
+    path("profile/sessions/", profile.sessions, name="profile_sessions"),
+    path("profile/sessions/<int:session_id>/end/", profile.session_end, name="profile_session_end"),
+    path("profile/sessions/end-others/", profile.sessions_end_others, name="profile_sessions_end_others"),
+    path("profile/delete/", profile.deletion, name="profile_delete"),
 ]
