@@ -74,6 +74,16 @@ def _migration_data(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _russian() -> Iterator[None]:
+    """Every test starts in Russian, whatever language a request of an earlier test on
+    the same worker left active."""
+    from django.utils import translation
+
+    with translation.override("ru"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """Argon2 is measured in benchmarks; tests use a fast hasher unless they test hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

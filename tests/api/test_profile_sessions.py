@@ -20,7 +20,7 @@ NEW_PASSWORD = "Синий-самовар-2027"
 
 @pytest.fixture
 def browser(subscriber: Subscriber, clock: FakeClock) -> tuple[Client, AuthSession]:
-    """The subscriber logged in on the web portal an hour ago."""
+    """The subscriber logged in on the web portal an hour ago, with «запомнить меня»."""
     client = Client()
     client.force_login(subscriber.user)
     session_key = client.session.session_key
@@ -28,7 +28,7 @@ def browser(subscriber: Subscriber, clock: FakeClock) -> tuple[Client, AuthSessi
     session = web_session_start(
         user=subscriber.user,
         session_key=session_key,
-        remember=False,
+        remember=True,
         user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
         ip="198.51.100.9",
         now=clock.current - dt.timedelta(hours=1),

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
 from abonent.identity.models import ApiToken, AuthSession, User
+from abonent.identity.selectors import sessions_list
 from abonent.identity.services import (
     InvalidCredentials,
     InvalidToken,
@@ -21,7 +22,6 @@ from abonent.identity.services import (
     app_tokens_refresh,
     login_check,
     session_end,
-    sessions_active,
     sessions_end_all,
     web_session_start,
     web_session_touch,
@@ -149,10 +149,10 @@ class TestWebSessions:
     def test_list_and_end_one(self, user: User) -> None:
         first, second = self.start(user), self.start(user)
 
-        assert {s.pk for s in sessions_active(user=user, now=NOW)} == {first.pk, second.pk}
+        assert {s.pk for s in sessions_list(user=user, now=NOW)} == {first.pk, second.pk}
         session_end(user=user, session_id=first.pk, now=minutes(1))
 
-        assert [s.pk for s in sessions_active(user=user, now=minutes(1))] == [second.pk]
+        assert [s.pk for s in sessions_list(user=user, now=minutes(1))] == [second.pk]
         assert web_session_touch(session_key=first.session_key or "", now=minutes(2)) is False
         with pytest.raises(SessionNotFound):
             session_end(user=user, session_id=first.pk, now=minutes(2))
@@ -163,7 +163,7 @@ class TestWebSessions:
 
         with pytest.raises(SessionNotFound):
             session_end(user=user, session_id=session.pk, now=NOW)
-        assert sessions_active(user=other, now=NOW) == [session]
+        assert sessions_list(user=other, now=NOW) == [session]
 
     def test_end_all_but_this_one(self, user: User) -> None:
         keep, other = self.start(user), self.start(user)
@@ -172,7 +172,7 @@ class TestWebSessions:
         ended = sessions_end_all(user=user, now=minutes(1), keep_session_id=keep.pk, reason="ended_by_user")
 
         assert ended == 2
-        assert [s.pk for s in sessions_active(user=user, now=minutes(1))] == [keep.pk]
+        assert [s.pk for s in sessions_list(user=user, now=minutes(1))] == [keep.pk]
         assert not SessionStore().exists(other.session_key or "")
         with pytest.raises(InvalidToken):
             access_token_authenticate(access_token=app.access_token, now=minutes(1))
@@ -240,3 +240,12 @@ class TestAppTokens:
             access_token_authenticate(access_token=pair.access_token, now=minutes(1))
         with pytest.raises(InvalidToken):
             app_tokens_refresh(refresh_token=pair.refresh_token, now=minutes(1))
+
+
+class TestSessionsList:
+    def test_an_idle_browser_session_is_not_listed_a_remembered_one_is(self, user: User) -> None:
+        idle = web_session_start(user=user, session_key="k-idle", remember=False, user_agent="", ip=None, now=NOW)
+        kept = web_session_start(user=user, session_key="k-kept", remember=True, user_agent="", ip=None, now=NOW)
+
+        assert {s.pk for s in sessions_list(user=user, now=minutes(29))} == {idle.pk, kept.pk}
+        assert [s.pk for s in sessions_list(user=user, now=minutes(30))] == [kept.pk]

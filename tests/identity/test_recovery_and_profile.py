@@ -14,6 +14,7 @@ from abonent.identity.codes import CodeInvalid
 from abonent.identity.contacts import InvalidPhone
 from abonent.identity.enums import AuthChannel, ConsentKind, ContactKind, DeletionStatus
 from abonent.identity.models import Consent, DeletionRequest, User
+from abonent.identity.selectors import deletion_request_open_get, sessions_list
 from abonent.identity.services import (
     ContactTaken,
     ContactUnchanged,
@@ -29,13 +30,11 @@ from abonent.identity.services import (
     deletion_request_complete,
     deletion_request_create,
     deletion_request_refuse,
-    deletion_requests_open,
     marketing_consent_set,
     password_change,
     password_reset_by_code,
     password_reset_by_link,
     password_reset_start,
-    sessions_active,
 )
 from abonent.notifications.models import OutboxMessage
 
@@ -86,7 +85,7 @@ class TestRecoveryBySms:
 
         user.refresh_from_db()
         assert user.check_password(NEW_PASSWORD)
-        assert sessions_active(user=user, now=minutes(2)) == []
+        assert sessions_list(user=user, now=minutes(2)) == []
         with pytest.raises(InvalidToken):
             access_token_authenticate(access_token=device.access_token, now=minutes(2))
         assert AuditRecord.objects.filter(action="password.reset", object_id=str(user.pk)).count() == 1
@@ -161,7 +160,7 @@ class TestChanges:
             now=minutes(1),
         )
 
-        assert [s.pk for s in sessions_active(user=user, now=minutes(1))] == [this.session_id]
+        assert [s.pk for s in sessions_list(user=user, now=minutes(1))] == [this.session_id]
         with pytest.raises(InvalidToken):
             access_token_authenticate(access_token=other.access_token, now=minutes(1))
 
@@ -245,7 +244,7 @@ class TestDeletion:
             dt.date(2026, 12, 20),
             "+79123456789",
         )
-        assert deletion_requests_open(user=user) == request
+        assert deletion_request_open_get(user=user) == request
 
         deletion_request_complete(request_id=request.pk, operator=operator, outcome="", now=minutes(60))
 

@@ -19,6 +19,7 @@ from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.identity import codes as identity_codes
 from abonent.identity import contacts as identity_contacts
 from abonent.identity import external as identity_external
+from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     identity.SessionNotFound: 404,
     identity.DeletionAlreadyRequested: 409,
     identity.DeletionRequestClosed: 409,
-    identity.ConsentTextMissing: 503,
+    identity_selectors.ConsentTextMissing: 503,
     identity_external.ExternalLoginDisabled: 404,
     identity_external.ExternalLoginUnavailable: 503,
     identity_external.ExternalLoginCancelled: 403,

@@ -41,6 +41,7 @@ from abonent.api.identity_schemas import (
 )
 from abonent.api.schemas import Problem
 from abonent.core import clock
+from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 from abonent.identity.enums import AuthChannel, ConsentKind, ContactKind
 from abonent.identity.models import AuthSession, ConsentDocument, DeletionRequest, User
@@ -73,7 +74,7 @@ def _deletion_request(request: DeletionRequest) -> dict[str, Any]:
 
 
 def _profile(user: User) -> dict[str, Any]:
-    deletion = identity.deletion_requests_open(user=user)
+    deletion = identity_selectors.deletion_request_open_get(user=user)
     return {
         "id": user.pk,
         "phone": user.phone,
@@ -90,7 +91,7 @@ def _profile(user: User) -> dict[str, Any]:
                 "granted_at": consent.granted_at,
                 "withdrawn_at": consent.withdrawn_at,
             }
-            for consent in identity.consents_of(user=user)
+            for consent in identity_selectors.consents_list(user=user)
         ],
         "deletion_request": _deletion_request(deletion) if deletion is not None else None,
     }
@@ -130,7 +131,7 @@ def _consent_document(document: ConsentDocument) -> dict[str, Any]:
 def consent_documents(request: HttpRequest) -> list[dict[str, Any]]:
     """The versions in force of the consent to personal data processing (required) and to
     marketing messages (optional), to show before ``POST /auth/register``."""
-    documents = identity.consent_documents_current(now=clock.now())
+    documents = identity_selectors.consent_documents_get(now=clock.now())
     return [_consent_document(documents[kind.value]) for kind in ConsentKind]
 
 
@@ -419,7 +420,7 @@ def marketing_consent_put(request: HttpRequest, payload: MarketingConsentIn) -> 
     active = next(
         (
             consent
-            for consent in identity.consents_of(user=user)
+            for consent in identity_selectors.consents_list(user=user)
             if consent.kind == ConsentKind.MARKETING and consent.withdrawn_at is None
         ),
         None,
@@ -439,7 +440,7 @@ def marketing_consent_put(request: HttpRequest, payload: MarketingConsentIn) -> 
 def sessions_list(request: HttpRequest) -> list[dict[str, Any]]:
     """Browsers and apps, the most recently active first; ``current`` marks this device."""
     user, current = principal(request)
-    return [_session(s, current=current) for s in identity.sessions_active(user=user, now=clock.now())]
+    return [_session(s, current=current) for s in identity_selectors.sessions_list(user=user, now=clock.now())]
 
 
 @profile_router.delete(

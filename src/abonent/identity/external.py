@@ -57,13 +57,13 @@ from abonent.identity.oidc import (
     ProviderUnavailable,
     provider_config,
 )
+from abonent.identity.selectors import consent_documents_get
 from abonent.identity.services import (
     CodeSent,
     ConsentRequired,
     TokenPair,
     TooManyAttempts,
     app_session_start,
-    consent_documents_current,
 )
 
 logger = logging.getLogger(__name__)
@@ -416,7 +416,7 @@ def external_login(*, provider: str, claims: Mapping[str, Any], ip: str | None, 
     match = _match(person)
     if match is None:
         pending_profile = PendingProfile(provider=provider, person=person, started_at=now)
-        return ConsentNeeded(pending=pending_profile, documents=consent_documents_current(now=now))
+        return ConsentNeeded(pending=pending_profile, documents=consent_documents_get(now=now))
 
     user, kind, recipient = match
     if ExternalIdentity.objects.filter(user=user, provider=provider).exists():
@@ -556,7 +556,7 @@ def external_register(
     if not personal_data_consent:
         raise ConsentRequired(field="personal_data_consent")
     person = pending.person
-    documents = consent_documents_current(now=now)
+    documents = consent_documents_get(now=now)
     try:
         with transaction.atomic():
             if ExternalIdentity.objects.filter(provider=pending.provider, subject=person.subject).exists():

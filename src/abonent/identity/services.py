@@ -43,18 +43,13 @@ from abonent.identity.models import (
     AuthSession,
     ConfirmationCode,
     Consent,
-    ConsentDocument,
     DeletionRequest,
     User,
 )
+from abonent.identity.selectors import consent_document_get
 from abonent.notifications.services import email_send, sms_send
 
 # --- Errors ---------------------------------------------------------------------------
-
-
-class ConsentTextMissing(DomainError):
-    code = "consent_text_missing"
-    message = "Не опубликован текст согласия «{kind}»: обратитесь к администратору портала"
 
 
 class ConsentRequired(DomainError):
@@ -164,13 +159,6 @@ def _limit(limit: Limit, subject: str, now: dt.datetime) -> None:
         raise TooManyAttempts(retry_after=verdict.retry_after)
 
 
-def _consent_document(kind: ConsentKind, now: dt.datetime) -> ConsentDocument:
-    document = ConsentDocument.objects.filter(kind=kind, effective_from__lte=now).order_by("-effective_from").first()
-    if document is None:
-        raise ConsentTextMissing(kind=kind.label)
-    return document
-
-
 def _notify(user: User, *, subject: str, text: str) -> None:
     """A security notice to the user's confirmed contacts (phone first)."""
     if user.phone and user.phone_confirmed_at:
@@ -189,11 +177,6 @@ class CodeSent:
     contact_kind: ContactKind
     recipient: str
     masked: str
-
-
-def consent_documents_current(*, now: dt.datetime) -> dict[str, ConsentDocument]:
-    """The consent texts in force, by kind, to show on the registration form."""
-    return {kind.value: _consent_document(kind, now) for kind in ConsentKind}
 
 
 def registration_start(
@@ -383,13 +366,6 @@ def web_session_touch(*, session_key: str, now: dt.datetime) -> bool:
 def web_session_end(*, session_key: str, now: dt.datetime) -> None:
     """Record that a browser session was logged out."""
     AuthSession.objects.filter(session_key=session_key, ended_at__isnull=True).update(ended_at=now, end_reason="logout")
-
-
-def sessions_active(*, user: User, now: dt.datetime) -> list[AuthSession]:
-    """The user's devices that are logged in, the most recently active first."""
-    return list(
-        AuthSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=now).order_by("-last_seen_at")
-    )
 
 
 def _sessions_end(sessions: QuerySet[AuthSession], *, now: dt.datetime, reason: str) -> int:
@@ -760,7 +736,7 @@ def contact_change_confirm(
 
 
 def _consent_grant(user: User, kind: ConsentKind, *, channel: str, ip: str | None, now: dt.datetime) -> Consent:
-    document = _consent_document(kind, now)
+    document = consent_document_get(kind=kind, now=now)
     return Consent.objects.create(user=user, document=document, kind=kind, granted_at=now, channel=channel, ip=ip)
 
 
@@ -774,10 +750,6 @@ def marketing_consent_set(*, user: User, given: bool, channel: AuthChannel, ip: 
         _consent_grant(user, ConsentKind.MARKETING, channel=channel, ip=ip, now=now)
     elif not given:
         active.update(withdrawn_at=now, withdrawn_channel=channel)
-
-
-def consents_of(*, user: User) -> list[Consent]:
-    return list(user.consents.select_related("document").order_by("-granted_at"))
 
 
 # --- Profile deletion -----------------------------------------------------------------
@@ -900,9 +872,3 @@ def _deletion_outcome_send(request: DeletionRequest, text: str) -> None:
         sms_send(phone=request.contact, text=text)
     else:
         email_send(to=request.contact, subject="Удаление профиля", body=text)
-
-
-def deletion_requests_open(*, user: User) -> DeletionRequest | None:
-    return DeletionRequest.objects.filter(
-        user=user, status__in=[DeletionStatus.NEW, DeletionStatus.IN_PROGRESS]
-    ).first()

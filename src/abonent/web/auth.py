@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from abonent.core import clock
 from abonent.core.errors import DomainError
+from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 from abonent.identity.enums import AuthChannel, ContactKind
 from abonent.web.forms import (
@@ -73,7 +74,7 @@ def register(request: HttpRequest) -> HttpResponse:
         return redirect("web:profile")
     now = clock.now()
     try:
-        documents = identity.consent_documents_current(now=now)
+        documents = identity_selectors.consent_documents_get(now=now)
     except DomainError as exc:
         logger.error("registration is closed: %s", exc.text)
         return render(request, "web/auth/register_closed.html", status=503)

@@ -32,7 +32,8 @@ from abonent.identity import external
 from abonent.identity.enums import ContactKind
 from abonent.identity.models import User
 from abonent.identity.oidc import ESIA
-from abonent.identity.services import TooManyAttempts, consent_documents_current
+from abonent.identity.selectors import consent_documents_get
+from abonent.identity.services import TooManyAttempts
 from abonent.web.forms import CodeForm, PortalForm, error_text, form_error, retry_after
 from abonent.web.sessions import client_ip, session_start
 
@@ -248,7 +249,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         else:
             return _logged_in(request, user, next_url)
     try:
-        documents = consent_documents_current(now=now)
+        documents = consent_documents_get(now=now)
     except DomainError as exc:
         return _problem(request, exc)
     context = {

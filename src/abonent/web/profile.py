@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from abonent.core import clock
 from abonent.core.errors import DomainError
+from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 from abonent.identity.enums import AuthChannel, ConsentKind, ContactKind
 from abonent.identity.models import User
@@ -59,7 +60,7 @@ def _failed(form: Any, exc: DomainError, context: dict[str, Any]) -> int:
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    consents = identity.consents_of(user=user)
+    consents = identity_selectors.consents_list(user=user)
     return render(
         request,
         "web/profile/index.html",
@@ -67,7 +68,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "profile": user,
             "consents": consents,
             "marketing_given": any(c.kind == ConsentKind.MARKETING and c.withdrawn_at is None for c in consents),
-            "deletion": identity.deletion_requests_open(user=user),
+            "deletion": identity_selectors.deletion_request_open_get(user=user),
         },
     )
 
@@ -215,7 +216,7 @@ def marketing_consent(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def sessions(request: HttpRequest) -> HttpResponse:
-    active = identity.sessions_active(user=_user(request), now=clock.now())
+    active = identity_selectors.sessions_list(user=_user(request), now=clock.now())
     current = current_session_id(request)
     return render(
         request,
@@ -264,7 +265,7 @@ def deletion(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form}
     status = 200
     if request.method == "GET":
-        context["deletion"] = identity.deletion_requests_open(user=user)
+        context["deletion"] = identity_selectors.deletion_request_open_get(user=user)
     elif form.is_valid():
         try:
             created = identity.deletion_request_create(

@@ -1,0 +1,54 @@
+"""Reads of identity: consent texts in force, a profile's consents, devices and its open
+deletion request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+
+from abonent.core.errors import DomainError
+from abonent.identity import policy
+from abonent.identity.enums import ConsentKind, DeletionStatus, SessionKind
+from abonent.identity.models import AuthSession, Consent, ConsentDocument, DeletionRequest, User
+
+
+class ConsentTextMissing(DomainError):
+    code = "consent_text_missing"
+    message = "Не опубликован текст согласия «{kind}»: обратитесь к администратору портала"
+
+
+def consent_document_get(*, kind: ConsentKind, now: dt.datetime) -> ConsentDocument:
+    """The version of the consent text of ``kind`` in force at ``now``. Raises ConsentTextMissing."""
+    document = ConsentDocument.objects.filter(kind=kind, effective_from__lte=now).order_by("-effective_from").first()
+    if document is None:
+        raise ConsentTextMissing(kind=kind.label)
+    return document
+
+
+def consent_documents_get(*, now: dt.datetime) -> dict[str, ConsentDocument]:
+    """The consent texts in force, by kind, to show before registration. Raises ConsentTextMissing."""
+    return {kind.value: consent_document_get(kind=kind, now=now) for kind in ConsentKind}
+
+
+def consents_list(*, user: User) -> list[Consent]:
+    """Every consent the user gave, withdrawn ones included, the newest first."""
+    return list(user.consents.select_related("document").order_by("-granted_at"))
+
+
+def sessions_list(*, user: User, now: dt.datetime) -> list[AuthSession]:
+    """The user's devices that are logged in at ``now``, the most recently active first: not
+    ended, not expired, and (a browser without "remember me") not idle for 30 minutes."""
+    idle = Q(kind=SessionKind.WEB, remember=False, last_seen_at__lte=now - policy.SESSION_IDLE)
+    return list(
+        AuthSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=now)
+        .exclude(idle)
+        .order_by("-last_seen_at", "-id")
+    )
+
+
+def deletion_request_open_get(*, user: User) -> DeletionRequest | None:
+    """The user's deletion request that is still being considered, if there is one."""
+    return DeletionRequest.objects.filter(
+        user=user, status__in=[DeletionStatus.NEW, DeletionStatus.IN_PROGRESS]
+    ).first()
