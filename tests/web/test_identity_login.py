@@ -20,6 +20,7 @@ from tests.web.identity import EMAIL, IP, NOW, PASSWORD, PHONE, Browser, Clock, 
 pytestmark = pytest.mark.django_db
 
 WRONG = '<ul class="error-summary__list"><li>Неверный телефон, e-mail или пароль</li></ul>'
+WRONG_EN = '<ul class="error-summary__list"><li>Wrong phone number, email or password</li></ul>'
 
 
 def log_in(browser: Browser, login: str = "8 912 345-67-89", password: str = PASSWORD, **extra: str) -> HttpResponse:
@@ -332,3 +333,13 @@ def test_the_login_page_in_english(browser: Browser) -> None:
     assertContains(response, "<h1>Sign in to the portal</h1>", html=True)
     assertContains(response, '<label class="field__label" for="id_login">Phone number or email</label>', html=True)
     assertContains(response, '<a class="site-nav__link" href="/register/">Register</a>', html=True)
+
+
+def test_a_wrong_password_is_explained_in_english(browser: Browser, maria: User) -> None:
+    response = browser.post(
+        "/login/", {"login": "8 912 345-67-89", "password": "не тот пароль"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 200
+    assertContains(response, WRONG_EN, html=True)
+    assert not logged_in(browser)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from abonent.api.errors import problem_response
 
 _TITLES = {
-    400: "Неверный запрос",
-    403: "Доступ запрещён",
-    404: "Страница не найдена",
-    500: "Внутренняя ошибка сервера",
+    400: _("Неверный запрос"),
+    403: _("Доступ запрещён"),
+    404: _("Страница не найдена"),
+    500: _("Внутренняя ошибка сервера"),
 }
 _DETAILS = {
-    400: "Запрос не удалось разобрать. Проверьте адрес и данные и повторите.",
-    403: "У вас нет прав на это действие.",
-    404: "Такой страницы нет. Проверьте адрес или вернитесь на главную.",
-    500: "Мы уже знаем об ошибке и исправляем её. Повторите попытку позже.",
+    400: _("Запрос не удалось разобрать. Проверьте адрес и данные и повторите."),
+    403: _("У вас нет прав на это действие."),
+    404: _("Такой страницы нет. Проверьте адрес или вернитесь на главную."),
+    500: _("Мы уже знаем об ошибке и исправляем её. Повторите попытку позже."),
 }
 _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 500: "server_error"}
 
@@ -25,12 +27,12 @@ _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 500: "server_e
 def _respond(request: HttpRequest, status: int) -> HttpResponse:
     if request.path.startswith("/api/"):
         return problem_response(
-            request, status=status, code=_CODES[status], title=_TITLES[status], detail=_DETAILS[status]
+            request, status=status, code=_CODES[status], title=str(_TITLES[status]), detail=str(_DETAILS[status])
         )
     return render(
         request,
         "web/error.html",
-        {"status": status, "title": _TITLES[status], "detail": _DETAILS[status]},
+        {"status": status, "title": str(_TITLES[status]), "detail": str(_DETAILS[status])},
         status=status,
     )
 
@@ -52,8 +54,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "web/error.html",
         {
             "status": 403,
-            "title": "Форма устарела",
-            "detail": "Страница была открыта слишком долго или cookies выключены. Обновите страницу и отправьте форму ещё раз.",
+            "title": gettext("Форма устарела"),
+            "detail": gettext(
+                "Страница была открыта слишком долго или cookies выключены. Обновите страницу и отправьте форму ещё раз."
+            ),
         },
         status=403,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
@@ -16,7 +17,7 @@ class DomainError(Exception):
     """
 
     code: ClassVar[str] = "domain_error"
-    message: ClassVar[str | Promise] = "Операция не выполнена"
+    message: ClassVar[str | Promise] = _("Операция не выполнена")
 
     def __init__(self, message: str | Promise | None = None, *, field: str | None = None, **params: Any) -> None:
         self.field = field
@@ -28,14 +29,14 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     code = "not_found"
-    message = "Не найдено"
+    message = _("Не найдено")
 
 
 class ValidationFailed(DomainError):
     """Input that breaks a rule; ``errors`` maps each field to what is wrong with it."""
 
     code = "validation_failed"
-    message = "Проверьте введённые данные"
+    message = _("Проверьте введённые данные")
 
     def __init__(self, errors: dict[str, list[str]], message: str | Promise | None = None) -> None:
         super().__init__(message)

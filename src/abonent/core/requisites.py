@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 _DIGITS = re.compile(r"^\d+$")
 _KPP = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
@@ -26,48 +27,48 @@ def _weighted(digits: str, weights: tuple[int, ...]) -> int:
 def check_inn(value: str) -> str | None:
     """ИНН: 10 digits for an organisation, 12 for a person, with control digits."""
     if not _DIGITS.match(value or ""):
-        return "ИНН состоит только из цифр"
+        return gettext("ИНН состоит только из цифр")
     if len(value) == 10:
         if _weighted(value, _INN10) % 11 % 10 != int(value[9]):
-            return "Неверное контрольное число ИНН: проверьте цифры"
+            return gettext("Неверное контрольное число ИНН: проверьте цифры")
         return None
     if len(value) == 12:
         n11 = _weighted(value, _INN12_1) % 11 % 10
         n12 = _weighted(value, _INN12_2) % 11 % 10
         if n11 != int(value[10]) or n12 != int(value[11]):
-            return "Неверное контрольное число ИНН: проверьте цифры"
+            return gettext("Неверное контрольное число ИНН: проверьте цифры")
         return None
-    return "ИНН организации — 10 цифр, ИНН физического лица — 12 цифр"
+    return gettext("ИНН организации — 10 цифр, ИНН физического лица — 12 цифр")
 
 
 def check_kpp(value: str) -> str | None:
     """КПП: 9 characters, 4 digits, 2 digits or capital Latin letters, 3 digits."""
     if not _KPP.match(value or ""):
-        return "КПП — 9 символов: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры"
+        return gettext("КПП — 9 символов: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры")
     return None
 
 
 def check_ogrn(value: str) -> str | None:
     """ОГРН (13 digits) or ОГРНИП (15 digits) with its control digit."""
     if not _DIGITS.match(value or ""):
-        return "ОГРН состоит только из цифр"
+        return gettext("ОГРН состоит только из цифр")
     if len(value) == 13:
         if int(value[:12]) % 11 % 10 != int(value[12]):
-            return "Неверное контрольное число ОГРН: проверьте цифры"
+            return gettext("Неверное контрольное число ОГРН: проверьте цифры")
         return None
     if len(value) == 15:
         if int(value[:14]) % 13 % 10 != int(value[14]):
-            return "Неверное контрольное число ОГРНИП: проверьте цифры"
+            return gettext("Неверное контрольное число ОГРНИП: проверьте цифры")
         return None
-    return "ОГРН — 13 цифр, ОГРНИП — 15 цифр"
+    return gettext("ОГРН — 13 цифр, ОГРНИП — 15 цифр")
 
 
 def check_bic(value: str) -> str | None:
     """БИК of a Russian bank: 9 digits starting with 04."""
     if not _DIGITS.match(value or "") or len(value) != 9:
-        return "БИК — 9 цифр"
+        return gettext("БИК — 9 цифр")
     if not value.startswith("04"):
-        return "БИК банка в России начинается с 04"
+        return gettext("БИК банка в России начинается с 04")
     return None
 
 
@@ -78,26 +79,26 @@ def _account_control_ok(prefix3: str, account: str) -> bool:
 def check_settlement_account(account: str, bic: str) -> str | None:
     """Расчётный счёт: 20 digits whose control digit matches the bank's BIC."""
     if not _DIGITS.match(account or "") or len(account) != 20:
-        return "Расчётный счёт — 20 цифр"
+        return gettext("Расчётный счёт — 20 цифр")
     if check_bic(bic) is not None:
-        return "Сначала укажите верный БИК банка: по нему проверяется счёт"
+        return gettext("Сначала укажите верный БИК банка: по нему проверяется счёт")
     if not _account_control_ok(bic[-3:], account):
-        return "Расчётный счёт не соответствует БИК банка: проверьте цифры счёта и БИК"
+        return gettext("Расчётный счёт не соответствует БИК банка: проверьте цифры счёта и БИК")
     return None
 
 
 def check_correspondent_account(account: str, bic: str) -> str | None:
     """Корреспондентский счёт: 20 digits, 30101…, whose control digit matches the BIC."""
     if not _DIGITS.match(account or "") or len(account) != 20:
-        return "Корреспондентский счёт — 20 цифр"
+        return gettext("Корреспондентский счёт — 20 цифр")
     if not account.startswith("30101"):
-        return "Корреспондентский счёт банка начинается с 30101"
+        return gettext("Корреспондентский счёт банка начинается с 30101")
     if check_bic(bic) is not None:
-        return "Сначала укажите верный БИК банка: по нему проверяется счёт"
+        return gettext("Сначала укажите верный БИК банка: по нему проверяется счёт")
     if not _account_control_ok("0" + bic[4:6], account):
-        return "Корреспондентский счёт не соответствует БИК банка: проверьте цифры счёта и БИК"
+        return gettext("Корреспондентский счёт не соответствует БИК банка: проверьте цифры счёта и БИК")
     if account[-3:] != bic[-3:]:
-        return "Последние три цифры корреспондентского счёта должны совпадать с последними цифрами БИК"
+        return gettext("Последние три цифры корреспондентского счёта должны совпадать с последними цифрами БИК")
     return None
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError, NotFound
 from abonent.core.models import Supplier, SupplierTerms
@@ -14,7 +15,7 @@ from abonent.core.periods import Period
 
 class TermsNotSet(DomainError):
     code = "supplier_terms_not_set"
-    message = "У поставщика «{supplier}» не заданы условия на {day}"
+    message = _("У поставщика «{supplier}» не заданы условия на {day}")
 
 
 def suppliers_active() -> QuerySet[Supplier]:
@@ -59,7 +60,7 @@ def supplier_local_date(*, supplier: Supplier, now: dt.datetime) -> dt.date:
 
 class SupplierNotFound(NotFound):
     code = "supplier_not_found"
-    message = "Поставщик «{code}» не найден"
+    message = _("Поставщик «{code}» не найден")
 
 
 def supplier_by_code(*, code: str) -> Supplier:

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import LinkProof, Supplier, SupplierTerms
@@ -27,7 +29,7 @@ _TERMS_FIELDS = [
 
 class TermsAlreadyExist(DomainError):
     code = "supplier_terms_exist"
-    message = "Условия поставщика с {day} уже заданы: измените их, а не добавляйте новые"
+    message = _("Условия поставщика с {day} уже заданы: измените их, а не добавляйте новые")
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -89,7 +91,7 @@ def supplier_terms_change(*, supplier: Supplier, effective_from: dt.date, **chan
     """
     unknown = sorted(set(changes) - set(_TERMS_FIELDS))
     if unknown:
-        raise ValidationFailed({name: ["Такого условия нет"] for name in unknown})
+        raise ValidationFailed({name: [gettext("Такого условия нет")] for name in unknown})
     current = supplier.terms.filter(effective_from__lte=effective_from).order_by("-effective_from").first()
     values = {name: getattr(current, name) for name in _TERMS_FIELDS} if current else {}
     values.update(changes)

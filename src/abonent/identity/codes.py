@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError
 from abonent.identity import policy
@@ -25,7 +26,7 @@ from abonent.notifications.services import email_send, sms_send
 
 class CodeResendTooSoon(DomainError):
     code = "code_resend_too_soon"
-    message = "Новый код можно запросить через {seconds} с"
+    message = _("Новый код можно запросить через {seconds} с")
 
     def __init__(self, *, retry_after: int) -> None:
         super().__init__(seconds=retry_after)
@@ -34,17 +35,17 @@ class CodeResendTooSoon(DomainError):
 
 class CodeInvalid(DomainError):
     code = "code_invalid"
-    message = "Неверный код. Осталось попыток: {left}"
+    message = _("Неверный код. Осталось попыток: {left}")
 
 
 class CodeExpired(DomainError):
     code = "code_expired"
-    message = "Код устарел или уже использован. Запросите новый код"
+    message = _("Код устарел или уже использован. Запросите новый код")
 
 
 class CodeAttemptsExhausted(DomainError):
     code = "code_attempts_exhausted"
-    message = "Слишком много неверных попыток. Запросите новый код"
+    message = _("Слишком много неверных попыток. Запросите новый код")
 
 
 @functools.lru_cache(maxsize=4)

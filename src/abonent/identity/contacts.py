@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError
 from abonent.identity.enums import ContactKind
@@ -15,17 +16,17 @@ _NOT_DIGITS = re.compile(r"[\s()\-.\u00a0\u2011\u2012\u2013]")
 
 class InvalidPhone(DomainError):
     code = "invalid_phone"
-    message = "Введите номер мобильного телефона России: +7 912 345-67-89 или 8 912 345-67-89"
+    message = _("Введите номер мобильного телефона России: +7 912 345-67-89 или 8 912 345-67-89")
 
 
 class InvalidEmail(DomainError):
     code = "invalid_email"
-    message = "Введите адрес электронной почты полностью, например ivanova@mail.ru"
+    message = _("Введите адрес электронной почты полностью, например ivanova@mail.ru")
 
 
 class InvalidLogin(DomainError):
     code = "invalid_login"
-    message = "Введите номер мобильного телефона (+7 912 345-67-89) или адрес электронной почты"
+    message = _("Введите номер мобильного телефона (+7 912 345-67-89) или адрес электронной почты")
 
 
 def phone_normalize(text: str, *, field: str = "phone") -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError
 from abonent.identity import policy
@@ -15,7 +16,7 @@ from abonent.identity.models import AuthSession, Consent, ConsentDocument, Delet
 
 class ConsentTextMissing(DomainError):
     code = "consent_text_missing"
-    message = "Не опубликован текст согласия «{kind}»: обратитесь к администратору портала"
+    message = _("Не опубликован текст согласия «{kind}»: обратитесь к администратору портала")
 
 
 def consent_document_get(*, kind: ConsentKind, now: dt.datetime) -> ConsentDocument:

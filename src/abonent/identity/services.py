@@ -22,6 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, ValidationFailed
@@ -54,17 +56,17 @@ from abonent.notifications.services import email_send, sms_send
 
 class ConsentRequired(DomainError):
     code = "consent_required"
-    message = "Чтобы зарегистрироваться, дайте согласие на обработку персональных данных"
+    message = _("Чтобы зарегистрироваться, дайте согласие на обработку персональных данных")
 
 
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
-    message = "Неверный телефон, e-mail или пароль"
+    message = _("Неверный телефон, e-mail или пароль")
 
 
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
-    message = "Слишком много попыток. Повторите через {minutes} мин."
+    message = _("Слишком много попыток. Повторите через {minutes} мин.")
 
     def __init__(self, *, retry_after: int) -> None:
         super().__init__(minutes=max(1, (retry_after + 59) // 60))
@@ -73,52 +75,52 @@ class TooManyAttempts(DomainError):
 
 class ProfileNotConfirmed(DomainError):
     code = "profile_not_confirmed"
-    message = "Профиль ещё не подтверждён: введите код, который мы отправили при регистрации"
+    message = _("Профиль ещё не подтверждён: введите код, который мы отправили при регистрации")
 
 
 class SessionNotFound(DomainError):
     code = "session_not_found"
-    message = "Сеанс не найден или уже завершён"
+    message = _("Сеанс не найден или уже завершён")
 
 
 class InvalidToken(DomainError):
     code = "invalid_token"
-    message = "Токен недействителен или истёк: войдите снова"
+    message = _("Токен недействителен или истёк: войдите снова")
 
 
 class RefreshTokenReused(DomainError):
     code = "refresh_token_reused"
-    message = "Токен обновления уже использовался; сеанс завершён для безопасности. Войдите снова"
+    message = _("Токен обновления уже использовался; сеанс завершён для безопасности. Войдите снова")
 
 
 class ResetLinkInvalid(DomainError):
     code = "reset_link_invalid"
-    message = "Ссылка для смены пароля устарела или уже использована. Запросите новую"
+    message = _("Ссылка для смены пароля устарела или уже использована. Запросите новую")
 
 
 class WrongPassword(DomainError):
     code = "wrong_password"
-    message = "Текущий пароль введён неверно"
+    message = _("Текущий пароль введён неверно")
 
 
 class ContactTaken(DomainError):
     code = "contact_taken"
-    message = "Этот {what} уже указан в другом профиле"
+    message = _("Этот {what} уже указан в другом профиле")
 
 
 class ContactUnchanged(DomainError):
     code = "contact_unchanged"
-    message = "Это ваш текущий {what}"
+    message = _("Это ваш текущий {what}")
 
 
 class DeletionAlreadyRequested(DomainError):
     code = "deletion_already_requested"
-    message = "Заявка на удаление профиля уже подана и рассматривается"
+    message = _("Заявка на удаление профиля уже подана и рассматривается")
 
 
 class DeletionRequestClosed(DomainError):
     code = "deletion_request_closed"
-    message = "Заявка уже обработана"
+    message = _("Заявка уже обработана")
 
 
 # --- Helpers --------------------------------------------------------------------------
@@ -668,7 +670,7 @@ def password_change(
     )
 
 
-_WHAT = {ContactKind.PHONE: "телефон", ContactKind.EMAIL: "e-mail"}
+_WHAT = {ContactKind.PHONE: _("телефон"), ContactKind.EMAIL: _("e-mail")}
 
 
 def contact_change_start(*, user: User, kind: ContactKind, value: str, ip: str | None, now: dt.datetime) -> CodeSent:
@@ -679,7 +681,7 @@ def contact_change_start(*, user: User, kind: ContactKind, value: str, ip: str |
     recipient = phone_normalize(value) if kind == ContactKind.PHONE else email_normalize(value)
     current = user.phone if kind == ContactKind.PHONE else user.email
     if current and current.lower() == recipient.lower():
-        raise ContactUnchanged(field=kind.value, what=_WHAT[kind])
+        raise ContactUnchanged(field=kind.value, what=str(_WHAT[kind]))
     if ip:
         _limit(policy.CODE_SEND_PER_IP, ip, now)
     purpose = CodePurpose.CHANGE_PHONE if kind == ContactKind.PHONE else CodePurpose.CHANGE_EMAIL
@@ -712,7 +714,7 @@ def contact_change_confirm(
     try:
         with transaction.atomic():
             if User.objects.exclude(pk=user.pk).filter(**{f"{field}__iexact": recipient}).exists():
-                raise ContactTaken(field=field, what=_WHAT[kind])
+                raise ContactTaken(field=field, what=str(_WHAT[kind]))
             setattr(user, field, recipient)
             setattr(user, confirmed, now)
             user.save(update_fields=[field, confirmed])
@@ -728,7 +730,7 @@ def contact_change_confirm(
                 ip=ip,
             )
     except IntegrityError:
-        raise ContactTaken(field=field, what=_WHAT[kind]) from None
+        raise ContactTaken(field=field, what=str(_WHAT[kind])) from None
     return user
 
 
@@ -854,7 +856,7 @@ def deletion_request_complete(*, request_id: int, operator: User, outcome: str, 
 def deletion_request_refuse(*, request_id: int, operator: User, outcome: str, now: dt.datetime) -> DeletionRequest:
     """Refuse the request with the reason in ``outcome``. Raises DeletionRequestClosed, ValidationFailed."""
     if not outcome.strip():
-        raise ValidationFailed({"outcome": ["Укажите причину отказа: её получит абонент"]})
+        raise ValidationFailed({"outcome": [gettext("Укажите причину отказа: её получит абонент")]})
     return _deletion_close(
         _deletion_open_get(request_id),
         status=DeletionStatus.REFUSED,

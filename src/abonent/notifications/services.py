@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext
 
 from abonent.core import clock
 from abonent.core.errors import ValidationFailed
@@ -90,17 +91,19 @@ def message_send(
     errors: dict[str, list[str]] = {}
     recipient = recipient.strip()
     if channel not in (Channel.EMAIL, Channel.SMS):
-        errors["channel"] = [f"Канал {channel!r} не поддерживается: укажите email или sms"]
+        errors["channel"] = [
+            gettext("Канал {channel} не поддерживается: укажите email или sms").format(channel=repr(channel))
+        ]
     if not recipient:
-        errors["recipient"] = ["Укажите получателя"]
+        errors["recipient"] = [gettext("Укажите получателя")]
     elif len(recipient) > 320:
-        errors["recipient"] = ["Адрес получателя длиннее 320 символов"]
+        errors["recipient"] = [gettext("Адрес получателя длиннее 320 символов")]
     if not body.strip():
-        errors["body"] = ["Сообщение без текста не отправляется"]
+        errors["body"] = [gettext("Сообщение без текста не отправляется")]
     if len(subject) > 300 or "\n" in subject or "\r" in subject:
-        errors["subject"] = ["Тема — одна строка не длиннее 300 символов"]
+        errors["subject"] = [gettext("Тема — одна строка не длиннее 300 символов")]
     if not _KIND.fullmatch(kind):
-        errors["kind"] = ["Вид сообщения — латинские строчные буквы, цифры и _, до 40 символов"]
+        errors["kind"] = [gettext("Вид сообщения — латинские строчные буквы, цифры и _, до 40 символов")]
     if errors:
         raise ValidationFailed(errors)
     delivery = Delivery.objects.create(
