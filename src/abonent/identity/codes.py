@@ -81,6 +81,23 @@ def resend_check(*, recipient: str, now: dt.datetime) -> None:
         raise CodeResendTooSoon(retry_after=max(1, int(wait.total_seconds())))
 
 
+def send_counted(
+    *, purpose: CodePurpose, contact_kind: ContactKind, recipient: str, now: dt.datetime, user: User | None = None
+) -> None:
+    """Record that a message other than a code (a notice, a link) goes to ``recipient`` now:
+    it counts against the same resend limits as a code, so the two paths look alike."""
+    ConfirmationCode.objects.create(
+        purpose=purpose,
+        contact_kind=contact_kind,
+        recipient=recipient,
+        user=user,
+        code_hash="-",
+        created_at=now,
+        expires_at=now + policy.CODE_TTL,
+        consumed_at=now,
+    )
+
+
 def code_send(
     *,
     purpose: CodePurpose,

@@ -29,7 +29,7 @@ from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.ratelimit import Limit, rate_hit, rate_reset
 from abonent.identity import policy
-from abonent.identity.codes import CodeExpired, code_check, code_send, resend_check
+from abonent.identity.codes import CodeExpired, code_check, code_send, resend_check, send_counted
 from abonent.identity.contacts import contact_mask, email_normalize, login_parse, phone_normalize
 from abonent.identity.enums import (
     AuthChannel,
@@ -230,18 +230,8 @@ def registration_start(
 
 
 def _already_registered_notice(user: User, kind: ContactKind, recipient: str, now: dt.datetime) -> None:
-    # Counts as a code sent, so the resend limits behave the same for both paths.
     with transaction.atomic():
-        ConfirmationCode.objects.create(
-            purpose=CodePurpose.REGISTER,
-            contact_kind=kind,
-            recipient=recipient,
-            user=None,
-            code_hash="-",
-            created_at=now,
-            expires_at=now + policy.CODE_TTL,
-            consumed_at=now,
-        )
+        send_counted(purpose=CodePurpose.REGISTER, contact_kind=kind, recipient=recipient, now=now)
         text = (
             "Кто-то пытается зарегистрироваться в личном кабинете с вашим номером или адресом. "
             "У вас уже есть профиль: войдите или восстановите пароль. Если это были не вы, ничего не делайте."
@@ -546,17 +536,7 @@ def password_reset_start(*, login: str, link_base: str, ip: str | None, now: dt.
         code_send(purpose=CodePurpose.PASSWORD_RESET, contact_kind=kind, recipient=recipient, user=user, now=now)
         return sent
     with transaction.atomic():
-        # counted with the codes, for the same resend limits
-        ConfirmationCode.objects.create(
-            purpose=CodePurpose.PASSWORD_RESET,
-            contact_kind=kind,
-            recipient=recipient,
-            user=user,
-            code_hash="link",
-            created_at=now,
-            expires_at=now + policy.PASSWORD_RESET_LINK_TTL,
-            consumed_at=now,
-        )
+        send_counted(purpose=CodePurpose.PASSWORD_RESET, contact_kind=kind, recipient=recipient, now=now, user=user)
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         link = f"{link_base.rstrip('/')}/{uid}/{_reset_tokens.make_token(user)}/"
         email_send(
