@@ -19,7 +19,7 @@ SESSION_TOUCH_EVERY = dt.timedelta(seconds=60)  # how often last activity is wri
 ACCESS_TOKEN_TTL = dt.timedelta(minutes=15)
 REFRESH_TOKEN_TTL = dt.timedelta(days=30)
 
-PASSWORD_RESET_LINK_TTL = dt.timedelta(hours=1)
+# The e-mailed recovery link lives 1 hour: Django's PASSWORD_RESET_TIMEOUT (settings), read by its token generator.
 DELETION_DEADLINE_DAYS = 30
 
 # Login: counted before the password is checked. Each is a cool-off that ends with its
