@@ -251,15 +251,15 @@ def confirm_resend(request: HttpRequest, payload: FlowIn) -> Status[dict[str, An
 
 @router.post(
     "/consent",
-    response={201: TokenPairOut, **_problems(409, 422)},
+    response={201: TokenPairOut, **_problems(409, 422, 503)},
     summary="Создать профиль по данным Госуслуг с согласием на обработку персональных данных",
 )
 def consent(request: HttpRequest, payload: ConsentIn) -> Status[dict[str, Any]]:
     """Makes the profile, linked to the Госуслуги account, and logs this device in. Without
     the consent nothing is saved.
 
-    Errors: 422 ``consent_required``, ``external_step_expired``; 409 ``domain_error`` when no
-    consent text is published.
+    Errors: 422 ``consent_required``, ``external_step_expired``; 503 ``consent_text_missing``
+    when no consent text is published.
     """
     now = clock.now()
     pair = external.external_app_register(

@@ -186,12 +186,14 @@ def register_confirm(request: HttpRequest, payload: RegisterConfirmIn) -> Status
     Errors: 422 ``code_invalid`` (with the tries left), ``code_expired``, ``invalid_login``;
     429 ``code_attempts_exhausted``, ``too_many_attempts``.
     """
-    now, ip = clock.now(), _ip(request)
-    user = identity.registration_confirm(
-        login=payload.login, code=payload.code, ip=ip, now=now, channel=AuthChannel.APP
-    )
-    pair = identity.app_session_start(
-        user=user, device_name=payload.device_name, user_agent=_user_agent(request), ip=ip, now=now
+    now = clock.now()
+    pair = identity.app_registration_confirm(
+        login=payload.login,
+        code=payload.code,
+        device_name=payload.device_name,
+        user_agent=_user_agent(request),
+        ip=_ip(request),
+        now=now,
     )
     return Status(201, token_pair_body(pair, now))
 
@@ -211,10 +213,14 @@ def login(request: HttpRequest, payload: LoginIn) -> dict[str, Any]:
     password wrong); 403 ``profile_not_confirmed``; 422 ``invalid_login``;
     429 ``too_many_attempts`` with ``Retry-After``.
     """
-    now, ip = clock.now(), _ip(request)
-    user = identity.login_check(login=payload.login, password=payload.password, ip=ip, now=now)
-    pair = identity.app_session_start(
-        user=user, device_name=payload.device_name, user_agent=_user_agent(request), ip=ip, now=now
+    now = clock.now()
+    pair = identity.app_login(
+        login=payload.login,
+        password=payload.password,
+        device_name=payload.device_name,
+        user_agent=_user_agent(request),
+        ip=_ip(request),
+        now=now,
     )
     return token_pair_body(pair, now)
 

@@ -461,6 +461,24 @@ def app_session_start(*, user: User, device_name: str, user_agent: str, ip: str 
     return _tokens_issue(session, now)
 
 
+def app_login(
+    *, login: str, password: str, device_name: str, user_agent: str, ip: str | None, now: dt.datetime
+) -> TokenPair:
+    """Log a mobile app device in with phone or e-mail and password: ``login_check`` then
+    a new device session. Raises what ``login_check`` raises."""
+    user = login_check(login=login, password=password, ip=ip, now=now)
+    return app_session_start(user=user, device_name=device_name, user_agent=user_agent, ip=ip, now=now)
+
+
+def app_registration_confirm(
+    *, login: str, code: str, device_name: str, user_agent: str, ip: str | None, now: dt.datetime
+) -> TokenPair:
+    """Confirm a registration from the app and log that device in. Raises what
+    ``registration_confirm`` raises."""
+    user = registration_confirm(login=login, code=code, ip=ip, now=now, channel=AuthChannel.APP)
+    return app_session_start(user=user, device_name=device_name, user_agent=user_agent, ip=ip, now=now)
+
+
 def app_tokens_refresh(*, refresh_token: str, now: dt.datetime) -> TokenPair:
     """Exchange a refresh token for a new pair; the old one stops working.
 
