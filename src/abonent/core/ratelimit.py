@@ -68,6 +68,14 @@ def rate_peek(*, limit: Limit, subject: str, now: dt.datetime) -> Verdict:
     return _verdict(limit, hits + 1, start, now, counted=hits)
 
 
+def rate_unhit(*, limit: Limit, subject: str, now: dt.datetime) -> None:
+    """Take back one hit of ``subject`` in the current window: for limits that count only
+    failures, a try is counted before it is checked (so concurrent tries cannot slip under
+    the limit) and taken back when it succeeds."""
+    start = _window_start(now, limit.window)
+    RateCounter.objects.filter(key=_key(limit, subject), window_start=start, hits__gt=0).update(hits=F("hits") - 1)
+
+
 def rate_reset(*, limit: Limit, subject: str) -> None:
     """Forget the hits of ``subject`` (after a successful login, say)."""
     RateCounter.objects.filter(key=_key(limit, subject)).delete()

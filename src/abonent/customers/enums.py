@@ -25,3 +25,12 @@ class ContractStatus(models.TextChoices):
     ACTIVE = "active", _("действует")
     EXPIRED = "expired", _("истёк")
     TERMINATED = "terminated", _("расторгнут")
+
+
+class LinkOutcome(models.TextChoices):
+    """How an attempt to link a personal account ended (the log operators read)."""
+
+    LINKED = "linked", _("счёт привязан")
+    MISMATCH = "mismatch", _("номер или подтверждение не подошли")
+    CLOSED = "closed", _("счёт закрыт")
+    BLOCKED = "blocked", _("отклонено: превышен лимит попыток")

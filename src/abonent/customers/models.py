@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from abonent.core.models import Supplier
-from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus, EquipmentKind
+from abonent.core.models import LinkProof, Supplier
+from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus, EquipmentKind, LinkOutcome
 
 
 class PersonalAccount(models.Model):
@@ -61,6 +62,12 @@ class PersonalAccount(models.Model):
         return " ".join(p for p in (self.holder_last_name, self.holder_first_name, self.holder_middle_name) if p)
 
     @property
+    def holder_masked(self) -> str:
+        """The holder as shown to the people who linked the account: «Иванов И. П.»."""
+        initials = " ".join(f"{part[0]}." for part in (self.holder_first_name, self.holder_middle_name) if part)
+        return f"{self.holder_last_name} {initials}".strip()
+
+    @property
     def address(self) -> str:
         parts = [self.postal_code, self.region, self.locality, self.street, f"д. {self.house}"]
         if self.apartment:
@@ -113,3 +120,70 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} № {self.number}"
+
+
+class AccountLink(models.Model):
+    """A user's link to a personal account, proven with the PIN from the bill (or another
+    proof the supplier accepts). Several users may link the same account."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("пользователь")
+    )
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.CASCADE, related_name="links", verbose_name=_("лицевой счёт")
+    )
+    name = models.CharField(_("название"), max_length=40, blank=True, help_text=_("«Дача», «Мама»"))
+    is_default = models.BooleanField(_("основной"), default=False)
+    proof = models.CharField(_("подтверждён"), max_length=16, choices=LinkProof.choices)
+    channel = models.CharField(_("откуда"), max_length=16)
+    linked_at = models.DateTimeField(_("привязан"))
+
+    class Meta:
+        verbose_name = _("привязка лицевого счёта")
+        verbose_name_plural = _("привязки лицевых счетов")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="account_link_unique"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="account_link_one_default_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} — {self.user}"
+
+
+class LinkAttempt(models.Model):
+    """One try to link a personal account, kept for operators: who, when, from where,
+    which number and proof kind, and how it ended. The proof's value is never stored."""
+
+    at = models.DateTimeField(_("когда"), db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="link_attempts",
+        verbose_name=_("пользователь"),
+    )
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("поставщик")
+    )
+    number = models.CharField(_("номер лицевого счёта"), max_length=12)
+    account = models.ForeignKey(
+        PersonalAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="link_attempts",
+        verbose_name=_("лицевой счёт"),
+    )
+    proof = models.CharField(_("чем подтверждал"), max_length=16, choices=LinkProof.choices)
+    outcome = models.CharField(_("результат"), max_length=12, choices=LinkOutcome.choices)
+    channel = models.CharField(_("откуда"), max_length=16)
+    ip = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("попытка привязки счёта")
+        verbose_name_plural = _("попытки привязки счетов")
+        indexes = [models.Index(fields=["number", "at"], name="link_attempt_number_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%d.%m.%Y %H:%M} {self.number}: {self.get_outcome_display()}"

@@ -14,7 +14,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import Group
 from django.db import connection, connections, transaction
@@ -22,12 +22,14 @@ from django.db import connection, connections, transaction
 from abonent.cli.demo.generator import GeneratedAccount, IdCursor, Row, SupplierPlan, account_generate, supplier_plan
 from abonent.cli.demo.suppliers import DEMO_SUPPLIERS, DemoSupplier, accounts_split
 from abonent.cli.demo.writer import TABLES, BulkWriter
-from abonent.core.models import Supplier, SupplierTerms
+from abonent.core.models import LinkProof, Supplier, SupplierTerms
 from abonent.core.selectors import supplier_terms_on
 from abonent.core.services import supplier_create
 from abonent.customers.enums import AccountStatus
-from abonent.customers.models import PersonalAccount
-from abonent.identity.models import User
+from abonent.customers.models import AccountLink, PersonalAccount
+from abonent.identity.enums import AuthChannel, ConsentKind
+from abonent.identity.models import Consent, User
+from abonent.identity.selectors import consent_document_get
 from abonent.identity.roles import ADMINISTRATOR, OPERATOR, roles_sync
 
 _IN_CHUNK = 900  # SQLite's old limit on the parameters of one query
@@ -48,6 +50,28 @@ class StaffMember:
 STAFF: tuple[StaffMember, ...] = (
     StaffMember("Администратор", "admin", "admin-demo-2026", True, ADMINISTRATOR, "Громов", "Алексей", "Павлович"),
     StaffMember("Оператор", "operator", "operator-demo-2026", False, OPERATOR, "Морозова", "Ольга", "Викторовна"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSubscriber:
+    """A subscriber to try the portal with: the first demo account of the first supplier
+    is linked to them, the others wait to be linked with their PINs."""
+
+    phone: str
+    email: str
+    password: str
+    last_name: str
+    first_name: str
+    linked: str = ""  # the number of the account linked to them
+
+
+SUBSCRIBER = DemoSubscriber(
+    phone="+79990000001",
+    email="abonent@demo.example",
+    password="abonent-demo-2026",
+    last_name="Смирнова",
+    first_name="Анна",
 )
 
 
@@ -77,6 +101,7 @@ class SeedReport:
     created: dict[str, int]  # "supplier", "staff" and the writer's tables: "account", "reading" …
     suppliers: list[SupplierReport]
     staff: tuple[StaffMember, ...]
+    subscriber: DemoSubscriber
     seconds: float
 
     @property
@@ -155,6 +180,40 @@ def _staff_ensure() -> int:
     return created
 
 
+def _subscriber_ensure(suppliers: list[SupplierReport], *, now: dt.datetime) -> tuple[DemoSubscriber, int]:
+    """The demo subscriber, confirmed, with consent to the processing of personal data, and
+    the first demo account linked; returns them and 1 if they were created now."""
+    created = 0
+    user = User.objects.filter(phone=SUBSCRIBER.phone).first()
+    if user is None:
+        user = User(
+            username="demo-subscriber",
+            phone=SUBSCRIBER.phone,
+            email=SUBSCRIBER.email,
+            last_name=SUBSCRIBER.last_name,
+            first_name=SUBSCRIBER.first_name,
+            phone_confirmed_at=now,
+            email_confirmed_at=now,
+        )
+        user.set_password(SUBSCRIBER.password)
+        user.save()
+        document = consent_document_get(kind=ConsentKind.PERSONAL_DATA, now=now)
+        Consent.objects.create(
+            user=user, document=document, kind=ConsentKind.PERSONAL_DATA, granted_at=now, channel=AuthChannel.WEB
+        )
+        created = 1
+    first = next((s.accounts[0] for s in suppliers if s.accounts), None)
+    if first is None:
+        return SUBSCRIBER, created
+    account = PersonalAccount.objects.get(supplier__code=suppliers[0].code, number=first.number)
+    AccountLink.objects.get_or_create(
+        user=user,
+        account=account,
+        defaults={"proof": LinkProof.PIN, "channel": AuthChannel.WEB, "linked_at": now, "name": "Дом"},
+    )
+    return replace(SUBSCRIBER, linked=first.number), created
+
+
 def plan_for(demo: DemoSupplier, supplier: Supplier, *, seed: int, today: dt.date) -> SupplierPlan:
     windows = SupplierTerms.objects.filter(supplier=supplier).values_list(
         "effective_from", "reading_window_start_day", "reading_window_end_day"
@@ -223,7 +282,7 @@ def seed_run(
     are done after each batch.
     """
     started = time.perf_counter()
-    created = {"supplier": 0, "staff": 0, **{table.key: 0 for table in TABLES}}
+    created = {"supplier": 0, "staff": 0, "subscriber": 0, **{table.key: 0 for table in TABLES}}
     with transaction.atomic():
         suppliers = [_supplier_ensure(demo) for demo in DEMO_SUPPLIERS]
         created["supplier"] = sum(1 for _, new in suppliers if new)
@@ -278,4 +337,12 @@ def seed_run(
                 accounts=_demo_accounts(plan, target),
             )
         )
-    return SeedReport(created=created, suppliers=reports, staff=STAFF, seconds=time.perf_counter() - started)
+    with transaction.atomic():
+        subscriber, created["subscriber"] = _subscriber_ensure(reports, now=dt.datetime.now(dt.UTC))
+    return SeedReport(
+        created=created,
+        suppliers=reports,
+        staff=STAFF,
+        subscriber=subscriber,
+        seconds=time.perf_counter() - started,
+    )

@@ -19,6 +19,7 @@ MAX_BATCH = 20_000
 _CREATED = (
     ("supplier", ("поставщик", "поставщика", "поставщиков")),
     ("staff", ("сотрудник", "сотрудника", "сотрудников")),
+    ("subscriber", ("абонент", "абонента", "абонентов")),
     ("account", ("лицевой счёт", "лицевых счёта", "лицевых счетов")),
     ("equipment", ("единица газового оборудования", "единицы газового оборудования", "единиц газового оборудования")),
     ("contract", ("договор", "договора", "договоров")),
@@ -178,6 +179,12 @@ class Command(BaseCommand):
         width = max(len(m.role) for m in report.staff)
         for member in report.staff:
             out.write(f"  {member.role + ':':<{width + 1}}  логин {member.username:<9} пароль {member.password}")
+        out.write("")
+        subscriber = report.subscriber
+        out.write("Вход в личный кабинет (/login/) демо-абонента:")
+        out.write(f"  телефон {subscriber.phone} или e-mail {subscriber.email}, пароль {subscriber.password}")
+        if subscriber.linked:
+            out.write(f"  к нему уже привязан счёт № {subscriber.linked}; остальные счета ниже можно привязать")
         out.write("")
         out.write("Лицевые счета для привязки в личном кабинете — номер и PIN-код с квитанции:")
         for supplier in report.suppliers:
