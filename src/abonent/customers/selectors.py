@@ -8,10 +8,11 @@ import enum
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from abonent.core.models import Supplier
 from abonent.core.selectors import TermsNotSet, supplier_local_date, supplier_terms_on, suppliers_active
-from abonent.customers.enums import ContractStatus
+from abonent.customers.enums import ContractKind, ContractStatus
 from abonent.customers.models import AccountLink, Contract, GasEquipment, LinkAttempt
 from abonent.customers.proofs import proofs_offered
 from abonent.customers.services import AccountNotFound
@@ -98,6 +99,29 @@ class ContractView:
     contract: Contract
     state: Horizon
     days_left: int | None
+
+    @property
+    def warning(self) -> str | None:
+        """What the subscriber should know and do, in the active language; None when all is well."""
+        if self.state == Horizon.OK or self.contract.valid_to is None:
+            return None
+        end = f"{self.contract.valid_to:%d.%m.%Y}"
+        vdgo = self.contract.kind == ContractKind.VDGO
+        if self.state == Horizon.SOON:
+            if vdgo:
+                return gettext(
+                    "Договор о техническом обслуживании газового оборудования действует до %(end)s. "
+                    "Заключите новый заранее: без действующего договора ТО ВДГО поставку газа могут приостановить."
+                ) % {"end": end}
+            return gettext(
+                "Договор поставки газа действует до %(end)s. Обратитесь к поставщику, чтобы продлить его."
+            ) % {"end": end}
+        if vdgo:
+            return gettext(
+                "Срок договора о техническом обслуживании газового оборудования истёк %(end)s. "
+                "Заключите новый договор со специализированной организацией: без него поставку газа могут приостановить."
+            ) % {"end": end}
+        return gettext("Срок договора поставки газа истёк %(end)s. Обратитесь к поставщику.") % {"end": end}
 
 
 def warning_days(*, supplier: Supplier, today: dt.date) -> tuple[int, int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from abonent.core.selectors import supplier_local_date
 from abonent.customers.models import AccountLink
 from abonent.customers.selectors import Horizon, horizon, warning_days
@@ -24,6 +26,25 @@ class MeterView:
     last_reading: Reading | None
     verification: Horizon
     days_left: int | None
+
+    @property
+    def warning(self) -> str | None:
+        """What the verification date means for billing, in the active language; None
+        while it is far off."""
+        due = f"{self.meter.verification_due_on:%d.%m.%Y}"
+        if self.verification == Horizon.SOON:
+            return gettext(
+                "Срок поверки счётчика истекает %(due)s. После этой даты его показания не принимаются "
+                "к расчёту и газ начисляется по нормативу потребления, обычно это дороже. "
+                "Закажите поверку или замену счётчика заранее."
+            ) % {"due": due}
+        if self.verification == Horizon.PASSED:
+            return gettext(
+                "Срок поверки счётчика истёк %(due)s. Его показания не принимаются к расчёту: "
+                "газ начисляется по нормативу потребления. Проведите поверку или замените счётчик "
+                "и сообщите об этом поставщику."
+            ) % {"due": due}
+        return None
 
 
 def reading_last(*, meter: Meter) -> Reading | None:

@@ -29,8 +29,8 @@ from abonent.customers.enums import AccountStatus
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.identity.enums import AuthChannel, ConsentKind
 from abonent.identity.models import Consent, User
-from abonent.identity.selectors import consent_document_get
 from abonent.identity.roles import ADMINISTRATOR, OPERATOR, roles_sync
+from abonent.identity.selectors import consent_document_get
 
 _IN_CHUNK = 900  # SQLite's old limit on the parameters of one query
 
