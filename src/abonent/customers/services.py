@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.audit import audit_record
@@ -130,6 +131,19 @@ def _attempt_log(
     )
 
 
+def _cool_off(tries: Q, now: dt.datetime) -> int:
+    """Seconds until fewer than the limit of failed ``tries`` fall within the last hour."""
+    limit, window = LINK_FAILS_PER_USER.limit, dt.timedelta(seconds=LINK_FAILS_PER_USER.window)
+    failures = list(
+        LinkAttempt.objects.filter(tries, outcome=LinkOutcome.MISMATCH, at__gt=now - window, at__lte=now)
+        .order_by("-at")
+        .values_list("at", flat=True)[:limit]
+    )
+    if len(failures) < limit:
+        return 0
+    return max(1, int((failures[-1] + window - now).total_seconds()))
+
+
 def account_link(
     *,
     user: User,
@@ -179,10 +193,16 @@ def account_link(
     if mine and (supplier is not None or mine == candidates.count()):
         raise AccountAlreadyLinked(number=number)
 
-    # Count the try before checking it; a success takes it back.
+    # The log says whether the user or the number is cooling off (5 failures in the last
+    # hour); the counters, counted before the check and taken back on success, stop
+    # parallel tries from slipping past the log.
     subjects = ((LINK_FAILS_PER_USER, str(user.pk)), (LINK_FAILS_PER_ACCOUNT, number))
     verdicts = [rate_hit(limit=limit, subject=subject, now=now) for limit, subject in subjects]
-    if not all(v.allowed for v in verdicts):
+    wait = max([_cool_off(Q(user=user), now), _cool_off(Q(number=number), now)] + [v.retry_after for v in verdicts])
+    if wait:
+        for (limit, subject), verdict in zip(subjects, verdicts, strict=True):
+            if verdict.allowed:
+                rate_unhit(limit=limit, subject=subject, now=now)
         _attempt_log(
             user=user,
             supplier=supplier,
@@ -194,7 +214,7 @@ def account_link(
             ip=ip,
             now=now,
         )
-        raise LinkAttemptsExhausted(retry_after=max(v.retry_after for v in verdicts))
+        raise LinkAttemptsExhausted(retry_after=wait)
 
     matched = [
         account
