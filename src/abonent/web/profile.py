@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -231,9 +231,9 @@ def sessions(request: HttpRequest) -> HttpResponse:
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     try:
         identity.session_end(user=_user(request), session_id=session_id, now=clock.now())
-    except DomainError as exc:
-        messages.error(request, exc.text)
-        return redirect("web:profile_sessions")
+    except identity.SessionNotFound:
+        # another person's session, or one already ended: nothing here to show
+        raise Http404 from None
     if session_id == current_session_id(request):
         auth.logout(request)  # the service has ended this very browser's session
         messages.success(request, _("Вы вышли из личного кабинета."))
