@@ -53,6 +53,8 @@ class PersonalAccount(models.Model):
                 condition=~Q(status=AccountStatus.CLOSED) | Q(closed_on__isnull=False), name="account_closed_has_date"
             ),
         ]
+        # linking finds the supplier from the number; operators search by the number
+        indexes = [models.Index(fields=["number"], name="account_number")]
 
     def __str__(self) -> str:
         return self.number

@@ -21,7 +21,13 @@ from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.models import LinkProof, Supplier
 from abonent.core.ratelimit import Limit, rate_hit, rate_unhit
-from abonent.core.selectors import TermsNotSet, supplier_by_code, supplier_local_date, supplier_terms_on
+from abonent.core.selectors import (
+    TermsNotSet,
+    supplier_by_code,
+    supplier_local_date,
+    supplier_terms_on,
+    suppliers_active,
+)
 from abonent.customers.enums import AccountStatus, LinkOutcome
 from abonent.customers.models import AccountLink, LinkAttempt, PersonalAccount
 from abonent.customers.proofs import proof_matches, proof_parse, proofs_offered
@@ -216,11 +222,13 @@ def account_link(
         )
         raise LinkAttemptsExhausted(retry_after=wait)
 
+    # The same work whether or not an account with the number exists: the suppliers'
+    # terms are read up front, not per account found.
+    accepting = {s.pk for s in ([supplier] if supplier else suppliers_active()) if _supplier_accepts(s, proof, now)}
     matched = [
         account
         for account in candidates
-        if _supplier_accepts(account.supplier, proof, now)
-        and proof_matches(kind=proof, account=account, value=parsed, now=now)
+        if account.supplier_id in accepting and proof_matches(kind=proof, account=account, value=parsed, now=now)
     ]
     if not matched:
         _attempt_log(
