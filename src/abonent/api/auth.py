@@ -36,6 +36,11 @@ class BearerAuth(HttpBearer):
 bearer = BearerAuth()
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The address the request came from (``REMOTE_ADDR``), for logs and audit records."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def principal(request: HttpRequest) -> tuple[User, AuthSession]:
     """The user and the device (app session) of an authenticated request."""
     return cast(tuple[User, AuthSession], request.auth)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
+from abonent.customers import services as customers
 from abonent.identity import codes as identity_codes
 from abonent.identity import contacts as identity_contacts
 from abonent.identity import external as identity_external
@@ -63,6 +64,14 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     identity_external.ExternalProfileInactive: 403,
     identity_external.ExternalAlreadyLinked: 409,
     identity_external.RedirectUriNotAllowed: 422,
+    # customers
+    customers.AccountNotFound: 404,
+    customers.LinkProofMismatch: 422,
+    customers.LinkAttemptsExhausted: 429,
+    customers.AccountClosed: 409,
+    customers.AccountAlreadyLinked: 409,
+    customers.ProofNotAccepted: 422,
+    customers.SupplierChoiceRequired: 422,
     DomainError: 409,
 }
 
@@ -124,10 +133,14 @@ def _message_of(error: dict[str, Any]) -> str:
         "bool_type": "Ожидается true или false",
         "bool_parsing": "Ожидается true или false",
         "int_type": "Ожидается целое число",
+        "greater_than_equal": f"Ожидается число не меньше {ctx.get('ge')}",
+        "less_than_equal": f"Ожидается число не больше {ctx.get('le')}",
         "model_type": "Ожидается объект JSON с полями",
         "model_attributes_type": "Ожидается объект JSON с полями",
         "dict_type": "Ожидается объект JSON с полями",
     }
+    if kind == "literal_error":
+        return "Допустимые значения: " + str(ctx.get("expected", "")).replace(" or ", ", ")
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return "Обязательное поле: заполните его"
     return messages.get(kind) or str(error.get("msg", "Неверное значение"))

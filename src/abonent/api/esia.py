@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from abonent.api.auth import client_ip
 from abonent.api.identity_schemas import (
     Code,
     CodeSentOut,
@@ -53,10 +54,6 @@ State = Annotated[str, Field(min_length=1, max_length=200, description="state и
 FlowKey = Annotated[
     str, Field(min_length=1, max_length=100, description="flow_key из ответа /auth/esia/start (только у приложения)")
 ]
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -167,7 +164,7 @@ def start(request: HttpRequest, payload: StartIn) -> dict[str, Any]:
     429 ``too_many_attempts``; 503 ``external_login_unavailable``.
     """
     started = external.external_app_start(
-        provider=ESIA, redirect_uri=payload.redirect_uri, ip=_ip(request), now=clock.now()
+        provider=ESIA, redirect_uri=payload.redirect_uri, ip=client_ip(request), now=clock.now()
     )
     return {
         "authorization_url": started.authorization_url,
@@ -202,7 +199,7 @@ def complete(request: HttpRequest, payload: CompleteIn) -> Status[dict[str, Any]
         iss=payload.iss,
         device_name=payload.device_name,
         user_agent=_user_agent(request),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=now,
     )
     if isinstance(result, TokenPair):
@@ -229,7 +226,7 @@ def confirm(request: HttpRequest, payload: ConfirmIn) -> dict[str, Any]:
         code=payload.code,
         device_name=payload.device_name,
         user_agent=_user_agent(request),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=now,
     )
     return token_pair_body(pair, now)
@@ -244,7 +241,7 @@ def confirm_resend(request: HttpRequest, payload: FlowIn) -> Status[dict[str, An
     Errors: 422 ``external_step_expired``; 429 ``code_resend_too_soon``, ``too_many_attempts``.
     """
     sent = external.external_app_code_resend(
-        state=payload.state, flow_key=payload.flow_key, ip=_ip(request), now=clock.now()
+        state=payload.state, flow_key=payload.flow_key, ip=client_ip(request), now=clock.now()
     )
     return Status(202, code_sent_body(sent))
 
@@ -269,7 +266,7 @@ def consent(request: HttpRequest, payload: ConsentIn) -> Status[dict[str, Any]]:
         marketing_consent=payload.marketing_consent,
         device_name=payload.device_name,
         user_agent=_user_agent(request),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=now,
     )
     return Status(201, token_pair_body(pair, now))

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from abonent.api.auth import bearer, principal
+from abonent.api.auth import bearer, client_ip, principal
 from abonent.api.identity_schemas import (
     CodeSentOut,
     ConsentDocumentOut,
@@ -39,7 +39,7 @@ from abonent.api.identity_schemas import (
     code_sent_body,
     token_pair_body,
 )
-from abonent.api.schemas import Problem
+from abonent.api.schemas import INVALID, TOO_MANY, UNAUTHORIZED, Problem
 from abonent.core import clock
 from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
@@ -52,17 +52,8 @@ PASSWORD_RESET_PAGE = "/password/reset/"
 auth_router = Router(tags=["auth"])
 profile_router = Router(tags=["profile"], auth=bearer)
 
-BAD_JSON: dict[int, Any] = {400: Problem}
-INVALID: dict[int, Any] = {400: Problem, 422: Problem}
-TOO_MANY: dict[int, Any] = {429: Problem}
-UNAUTHORIZED: dict[int, Any] = {401: Problem}
-
 
 # --- Mapping --------------------------------------------------------------------------
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -154,7 +145,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, Any]
         personal_data_consent=payload.personal_data_consent,
         marketing_consent=payload.marketing_consent,
         channel=AuthChannel.APP,
-        ip=_ip(request),
+        ip=client_ip(request),
         now=clock.now(),
     )
     return Status(202, code_sent_body(sent))
@@ -171,7 +162,7 @@ def register_resend(request: HttpRequest, payload: LoginOnlyIn) -> Status[dict[s
 
     Errors: 422 ``invalid_login``; 429 ``code_resend_too_soon``, ``too_many_attempts``.
     """
-    sent = identity.registration_code_resend(login=payload.login, ip=_ip(request), now=clock.now())
+    sent = identity.registration_code_resend(login=payload.login, ip=client_ip(request), now=clock.now())
     return Status(202, code_sent_body(sent))
 
 
@@ -192,7 +183,7 @@ def register_confirm(request: HttpRequest, payload: RegisterConfirmIn) -> Status
         code=payload.code,
         device_name=payload.device_name,
         user_agent=_user_agent(request),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=now,
     )
     return Status(201, token_pair_body(pair, now))
@@ -219,7 +210,7 @@ def login(request: HttpRequest, payload: LoginIn) -> dict[str, Any]:
         password=payload.password,
         device_name=payload.device_name,
         user_agent=_user_agent(request),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=now,
     )
     return token_pair_body(pair, now)
@@ -266,7 +257,7 @@ def password_forgot(request: HttpRequest, payload: LoginOnlyIn) -> Status[dict[s
     sent = identity.password_reset_start(
         login=payload.login,
         link_base=request.build_absolute_uri(PASSWORD_RESET_PAGE),
-        ip=_ip(request),
+        ip=client_ip(request),
         now=clock.now(),
     )
     return Status(202, code_sent_body(sent))
@@ -287,7 +278,7 @@ def password_reset(request: HttpRequest, payload: PasswordResetByCodeIn) -> Stat
         login=payload.login,
         code=payload.code,
         new_password=payload.new_password,
-        ip=_ip(request),
+        ip=client_ip(request),
         now=clock.now(),
         channel=AuthChannel.APP,
     )
@@ -308,7 +299,7 @@ def password_reset_link(request: HttpRequest, payload: PasswordResetByLinkIn) ->
         uid=payload.uid,
         token=payload.token,
         new_password=payload.new_password,
-        ip=_ip(request),
+        ip=client_ip(request),
         now=clock.now(),
         channel=AuthChannel.APP,
     )
@@ -341,7 +332,7 @@ def password_change(request: HttpRequest, payload: PasswordChangeIn) -> Status[N
         old_password=payload.old_password,
         new_password=payload.new_password,
         keep_session_id=session.pk,
-        ip=_ip(request),
+        ip=client_ip(request),
         now=clock.now(),
         channel=AuthChannel.APP,
     )
@@ -350,14 +341,14 @@ def password_change(request: HttpRequest, payload: PasswordChangeIn) -> Status[N
 
 def _contact_change_start(request: HttpRequest, kind: ContactKind, value: str) -> Status[dict[str, Any]]:
     user, _session = principal(request)
-    sent = identity.contact_change_start(user=user, kind=kind, value=value, ip=_ip(request), now=clock.now())
+    sent = identity.contact_change_start(user=user, kind=kind, value=value, ip=client_ip(request), now=clock.now())
     return Status(202, code_sent_body(sent))
 
 
 def _contact_change_confirm(request: HttpRequest, kind: ContactKind, value: str, code: str) -> dict[str, Any]:
     user, _session = principal(request)
     user = identity.contact_change_confirm(
-        user=user, kind=kind, value=value, code=code, ip=_ip(request), now=clock.now(), channel=AuthChannel.APP
+        user=user, kind=kind, value=value, code=code, ip=client_ip(request), now=clock.now(), channel=AuthChannel.APP
     )
     return _profile(user)
 
@@ -421,7 +412,7 @@ def marketing_consent_put(request: HttpRequest, payload: MarketingConsentIn) -> 
     """Separate from the consent to personal data processing, and optional."""
     user, _session = principal(request)
     identity.marketing_consent_set(
-        user=user, given=payload.given, channel=AuthChannel.APP, ip=_ip(request), now=clock.now()
+        user=user, given=payload.given, channel=AuthChannel.APP, ip=client_ip(request), now=clock.now()
     )
     active = next(
         (

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import Schema
 
 
@@ -13,6 +15,13 @@ class Problem(Schema):
     instance: str
     code: str
     errors: list[dict[str, str]] | None = None
+
+
+# Problems to list in an operation's ``response={...}``: 400 is a body that is not JSON,
+# 422 input that is not valid, 401 no or a bad access token, 429 too many tries.
+INVALID: dict[int, Any] = {400: Problem, 422: Problem}
+TOO_MANY: dict[int, Any] = {429: Problem}
+UNAUTHORIZED: dict[int, Any] = {401: Problem}
 
 
 class SupplierOut(Schema):
