@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.services import supplier_terms_add_statutory
-from abonent.customers.models import Contract, GasEquipment, PersonalAccount
 from abonent.identity.models import User
 from abonent.metering.models import Meter, Reading
 from abonent.notifications.models import Delivery, OutboxMessage
@@ -64,42 +63,6 @@ class SupplierTermsAdmin(admin.ModelAdmin):
         "reading_window_end_day",
     ]
     list_filter = ["supplier"]
-
-
-class MeterInline(admin.TabularInline):
-    model = Meter
-    extra = 0
-    fields = ["serial", "model", "installed_on", "verification_due_on", "status"]
-    show_change_link = True
-
-
-class EquipmentInline(admin.TabularInline):
-    model = GasEquipment
-    extra = 0
-
-
-class ContractInline(admin.TabularInline):
-    model = Contract
-    extra = 0
-
-
-@admin.register(PersonalAccount)
-class PersonalAccountAdmin(admin.ModelAdmin):
-    list_display = ["number", "holder_name", "address", "supplier", "status"]
-    list_filter = ["supplier", "status", "uses_heating"]
-    search_fields = ["=number", "holder_last_name", "street"]
-    list_select_related = ["supplier"]
-    show_full_result_count = False
-    readonly_fields = ["pin_hash"]
-    inlines = [MeterInline, EquipmentInline, ContractInline]
-
-    @admin.display(description=_("владелец"))
-    def holder_name(self, obj: PersonalAccount) -> str:
-        return obj.holder_name
-
-    @admin.display(description=_("адрес"))
-    def address(self, obj: PersonalAccount) -> str:
-        return obj.address
 
 
 @admin.register(Meter)

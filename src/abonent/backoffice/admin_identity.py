@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,9 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from abonent.core.clock import now
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import AuditRecord
+from abonent.customers.services import account_number_normalize
 from abonent.identity.enums import DeletionStatus
 from abonent.identity.models import AuthSession, Consent, ConsentDocument, DeletionRequest, User
 from abonent.identity.services import deletion_request_complete, deletion_request_refuse
+
+_LINK_OBJECT = "customers.accountlink"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -66,7 +69,24 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "object_type", "object_id", "actor_id", "channel", "ip"]
     list_filter = ["action", "channel"]
     search_fields = ["=object_id", "=actor_id"]
+    search_help_text = _(
+        "Номер объекта, номер пользователя или номер лицевого счёта (12 цифр) — его привязки и отвязки"
+    )
     date_hierarchy = "at"
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditRecord], search_term: str
+    ) -> tuple[QuerySet[AuditRecord], bool]:
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            number = account_number_normalize(search_term)
+        except DomainError:
+            return found, duplicates
+        # The records of links keep the account's number (a removed link has no row to join):
+        # narrowed by the indexed object type first.
+        links = queryset.filter(object_type=_LINK_OBJECT).filter(Q(before__number=number) | Q(after__number=number))
+        return found | links, duplicates
 
 
 class DeletionDecisionForm(forms.Form):

@@ -8,4 +8,4 @@ class BackofficeConfig(AppConfig):
     verbose_name = _("Бэк-офис")
 
     def ready(self) -> None:
-        from abonent.backoffice import admin_identity  # noqa: F401 - registers the identity admin
+        from abonent.backoffice import admin_accounts, admin_identity  # noqa: F401 - registers their admin classes

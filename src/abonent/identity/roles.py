@@ -1,7 +1,9 @@
 """Staff roles as Django groups with their permissions, kept in step after every migrate.
 
-- Оператор: sees accounts, meters, readings, contracts, deletion requests; cannot change
-  suppliers or their terms.
+- Оператор: sees accounts, meters, readings, contracts, deletion requests, the users linked
+  to an account and the tries to link it, the audit log; unlinks a user from an account
+  with a reason (``delete_accountlink``, used by the back office's unlink page only);
+  cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests.
 - Администратор: everything of the domain apps, suppliers and their terms included.
@@ -19,11 +21,15 @@ ADMINISTRATOR = "Администратор"
 
 _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
 _DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity"]
+#: Every operator finds who linked an account and removes a wrong link, saying why.
+_ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
+    + _ACCOUNT_LINKS
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
+    + _ACCOUNT_LINKS
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),
