@@ -110,7 +110,7 @@ def _log_in(page: Page, password: str) -> None:
     page.get_by_label("Телефон или e\u2011mail").fill(NUMBER)
     page.get_by_label("Пароль", exact=True).fill(password)
     page.get_by_role("button", name="Войти", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")  # no account linked yet
 
 
 def test_register_log_out_and_in_recover_the_password(
@@ -158,8 +158,11 @@ def test_register_log_out_and_in_recover_the_password(
     code.fill(_code_from_outbox(context, portal, NUMBER))
     page.get_by_role("button", name="Подтвердить").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
+    # a new profile has no accounts: the first page is linking one
+    expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")
     expect(page.get_by_text("Профиль создан, вы вошли в личный кабинет.")).to_be_visible()
+    page.get_by_role("link", name="Профиль").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
     expect(page.get_by_text("+7 912 345-67-89")).to_be_visible()
     _check(page, artifacts, "profile-360")
 
@@ -176,7 +179,7 @@ def test_register_log_out_and_in_recover_the_password(
     _check(page, artifacts, "login-error-360")
     page.get_by_label("Пароль", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Войти", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")  # no account linked yet
     _log_out(page)
 
     # Forgot the password: a code by SMS
@@ -203,6 +206,8 @@ def test_register_log_out_and_in_recover_the_password(
     page.get_by_label("Телефон или e\u2011mail").fill(NUMBER)
     page.get_by_label("Пароль", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Войти", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")  # no account linked yet
+    _nav(page).get_by_role("link", name="Профиль").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
 
     page.set_viewport_size(DESKTOP)
@@ -228,6 +233,8 @@ def test_the_profile_forms_on_a_phone(
     page.get_by_label("Пароль", exact=True).fill(PASSWORD)
     page.get_by_label("Запомнить меня").check()
     page.get_by_role("button", name="Войти", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")  # no account linked yet
+    _nav(page).get_by_role("link", name="Профиль").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Профиль")
 
     page.get_by_role("link", name="Изменить телефон").click()

@@ -175,7 +175,7 @@ def test_the_web_has_pages_with_ids_to_check() -> None:
 def test_web_page_of_another_users_object_is_not_found(page: WebPage, world: World) -> None:
     ids = _id_params(page.params)
     if not ids:
-        pytest.skip(f"{page}: {', '.join(NOT_OBJECT_IDS[p] for p in page.params)}")
+        pytest.skip(f"{page}: {', '.join(dict.fromkeys(NOT_OBJECT_IDS[p] for p in page.params))}")
     kwargs = {p: world.ids[p] for p in page.params}
     url = (
         reverse(page.name, kwargs=kwargs)
@@ -296,7 +296,7 @@ def _call(client: Client, operation: Operation, url: str, token: str) -> Any:
 def test_api_operation_on_another_users_object_is_not_found(operation: Operation, world: World) -> None:
     ids = _id_params(operation.params)
     if not ids:
-        pytest.skip(f"{operation}: {', '.join(NOT_OBJECT_IDS[p] for p in operation.params)}")
+        pytest.skip(f"{operation}: {', '.join(dict.fromkeys(NOT_OBJECT_IDS[p] for p in operation.params))}")
     url = re.sub(r"\{(\w+)\}", lambda m: str(world.ids[m[1]]), operation.path)
     stranger_token = app_session_start(user=world.stranger, device_name="", user_agent="", ip=None, now=NOW)
     owner_token = app_session_start(user=world.owner, device_name="", user_agent="", ip=None, now=NOW)

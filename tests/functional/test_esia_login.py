@@ -181,7 +181,7 @@ class TestWeb:
             {"csrfmiddlewaretoken": csrf_of(page), "personal_data_consent": "on", "action": "accept"},
         )
 
-        assert (page.status, page.location) == (302, portal + "/profile/")
+        assert (page.status, page.location) == (302, portal + "/home/")
         user = User.objects.get(external_identities__subject="new-person")
         assert (user.last_name, user.first_name, user.middle_name) == ("Соколова", "Анна", "Сергеевна")
         assert (user.phone, user.email) == ("+79161112233", "sokolova@example.ru")
@@ -194,7 +194,8 @@ class TestWeb:
         ]
         [session] = AuthSession.objects.filter(user=user)
         assert (session.kind, session.ended_at) == (SessionKind.WEB, None)
-        profile = browser.open(page.location)
+        assert browser.open(page.location).location == portal + "/accounts/link/"  # no accounts yet
+        profile = browser.open(portal + "/profile/")
         assert profile.status == 200
         assert "sokolova@example.ru" in text_of(profile)  # logged in: the profile page is theirs
 
@@ -228,11 +229,12 @@ class TestWeb:
 
         page = browser.open(to_the_callback(browser, portal, account="new-person"))
 
-        assert (page.status, page.location) == (302, portal + "/profile/")
+        assert (page.status, page.location) == (302, portal + "/home/")
         assert ExternalIdentity.objects.get().last_login_at is not None
         assert AuthSession.objects.filter(user=user, kind=SessionKind.WEB).count() == 1
         assert User.objects.count() == 1
-        assert browser.open(page.location).status == 200
+        assert browser.open(page.location).location == portal + "/accounts/link/"
+        assert browser.open(portal + "/profile/").status == 200
 
     def test_next_is_kept_through_the_provider(self, portal: str) -> None:
         user = subscriber(phone="+79161112233")
@@ -266,7 +268,7 @@ class TestWeb:
 
         page = browser.open(portal + "/auth/esia/confirm/", {"csrfmiddlewaretoken": csrf_of(page), "code": code})
 
-        assert (page.status, page.location) == (302, portal + "/profile/")
+        assert (page.status, page.location) == (302, portal + "/home/")
         link = ExternalIdentity.objects.get()
         assert (link.user_id, link.provider, link.subject) == (user.pk, "esia", "phone-match")
         assert User.objects.count() == 1
@@ -296,7 +298,7 @@ class TestWeb:
             portal + "/auth/esia/confirm/",
             {"csrfmiddlewaretoken": csrf_of(page), "code": last_code_to(PHONE_OF_PROFILE)},
         )
-        assert (page.status, page.location) == (302, portal + "/profile/")
+        assert (page.status, page.location) == (302, portal + "/home/")
 
     def test_the_steps_need_a_login_at_the_provider_first(self, portal: str) -> None:
         for step in ("confirm", "consent"):

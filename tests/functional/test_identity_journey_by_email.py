@@ -67,7 +67,7 @@ def test_register_by_email_add_a_phone_change_the_password_and_ask_for_deletion(
     clock.advance(minutes=2)
     assertRedirects(
         laptop.post("/register/confirm/", {"code": code_in(str(letter.body))}),
-        "/profile/",
+        "/home/",
         fetch_redirect_response=False,
     )
     user = User.objects.get()
@@ -96,7 +96,7 @@ def test_register_by_email_add_a_phone_change_the_password_and_ask_for_deletion(
     clock.advance(minutes=5)
     assertRedirects(
         phone.post("/login/", {"login": "8 916 123 45 67", "password": PASSWORD, "remember": "on"}),
-        "/profile/",
+        "/home/",
         fetch_redirect_response=False,
     )
     assert laptop.get("/profile/").status_code == 200  # both are logged in
@@ -122,7 +122,7 @@ def test_register_by_email_add_a_phone_change_the_password_and_ask_for_deletion(
     # the laptop logs in again with the new password by e-mail
     assertRedirects(
         laptop.post("/login/", {"login": ADDRESS.upper(), "password": NEW_PASSWORD}),
-        "/profile/",
+        "/home/",
         fetch_redirect_response=False,
     )
 

@@ -63,7 +63,7 @@ def test_the_gosuslugi_button_is_there_when_esia_is_on(browser: Browser, setting
 def test_by_phone_written_any_way(browser: Browser, maria: User, clock: Clock) -> None:
     response = log_in(browser, "8 (912) 345-67-89")
 
-    assertRedirects(response, "/profile/", fetch_redirect_response=False)
+    assertRedirects(response, "/home/", fetch_redirect_response=False)
     assert browser.session["_auth_user_id"] == str(maria.pk)
     session = AuthSession.objects.get()
     assert (session.user, session.session_key, session.remember, session.ip, session.created_at) == (
@@ -87,7 +87,7 @@ def test_by_phone_written_any_way(browser: Browser, maria: User, clock: Clock) -
 def test_by_email(browser: Browser) -> None:
     user_make(phone=None, email=EMAIL)
 
-    assertRedirects(log_in(browser, "Maria@Example.org"), "/profile/", fetch_redirect_response=False)
+    assertRedirects(log_in(browser, "Maria@Example.org"), "/home/", fetch_redirect_response=False)
 
 
 def test_the_session_key_changes_at_login(browser: Browser, maria: User) -> None:
@@ -114,7 +114,7 @@ def test_it_goes_back_to_the_page_that_asked_for_login(browser: Browser, maria: 
 def test_it_never_goes_to_another_site(browser: Browser, maria: User) -> None:
     response = log_in(browser, next="https://evil.example/")
 
-    assertRedirects(response, "/profile/", fetch_redirect_response=False)
+    assertRedirects(response, "/home/", fetch_redirect_response=False)
 
 
 def test_a_wrong_password_and_an_unknown_login_get_the_same_answer_above_the_form(
@@ -161,7 +161,7 @@ def test_five_wrong_tries_from_one_address_then_wait(browser: Browser, other_bro
     assert not logged_in(browser)
     assert AuthSession.objects.count() == 0
     # another address is not held back
-    assertRedirects(log_in(other_browser), "/profile/", fetch_redirect_response=False)
+    assertRedirects(log_in(other_browser), "/home/", fetch_redirect_response=False)
 
 
 def test_a_profile_never_confirmed_gets_a_way_to_finish_registration(browser: Browser, clock: Clock) -> None:
@@ -324,7 +324,7 @@ def test_with_the_csrf_token_it_goes_through(maria: User, clock: Clock) -> None:
 
     response = client.post("/login/", {"login": PHONE, "password": PASSWORD, "csrfmiddlewaretoken": token})
 
-    assertRedirects(response, "/profile/", fetch_redirect_response=False)
+    assertRedirects(response, "/home/", fetch_redirect_response=False)
 
 
 def test_the_login_page_in_english(browser: Browser) -> None:

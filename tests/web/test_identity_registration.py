@@ -124,7 +124,7 @@ def test_by_phone_the_code_from_the_sms_confirms_and_logs_in(browser: Browser, c
     clock.advance(minutes=3)
     response = browser.post("/register/confirm/", {"code": code_in(sms)})
 
-    assertRedirects(response, "/profile/", fetch_redirect_response=False)
+    assertRedirects(response, "/home/", fetch_redirect_response=False)
     user.refresh_from_db()
     assert (user.is_active, user.phone_confirmed_at) == (True, clock.at)
     assert browser.session["_auth_user_id"] == str(user.pk)
@@ -139,9 +139,10 @@ def test_by_phone_the_code_from_the_sms_confirms_and_logs_in(browser: Browser, c
     )
     assert browser.session["abonent.auth_session_id"] == session.pk
     assert browser.session.get_expire_at_browser_close()
-    profile = browser.get("/profile/")
-    assertContains(profile, "Профиль создан, вы вошли в личный кабинет.")
-    assertContains(profile, '<span class="nowrap">+7 912 345-67-89</span>', html=True)
+    # no accounts yet: the first page is linking one
+    assertRedirects(browser.get("/home/"), "/accounts/link/", fetch_redirect_response=False)
+    assertContains(browser.get("/accounts/link/"), "Профиль создан, вы вошли в личный кабинет.")
+    assertContains(browser.get("/profile/"), '<span class="nowrap">+7 912 345-67-89</span>', html=True)
 
 
 def test_by_email_the_code_comes_by_mail(browser: Browser) -> None:
@@ -159,7 +160,7 @@ def test_by_email_the_code_comes_by_mail(browser: Browser) -> None:
 
     response = browser.post("/register/confirm/", {"code": code_in(str(message.body))})
 
-    assertRedirects(response, "/profile/", fetch_redirect_response=False)
+    assertRedirects(response, "/home/", fetch_redirect_response=False)
     user.refresh_from_db()
     assert (user.is_active, user.email_confirmed_at) == (True, NOW)
     assert AuthSession.objects.filter(user=user, ended_at__isnull=True).count() == 1
@@ -286,11 +287,11 @@ def test_an_already_registered_phone_gets_the_same_answer_and_its_owner_a_notice
     assert "_auth_user_id" not in browser.session
 
 
-def test_registration_while_logged_in_goes_to_the_profile(browser: Browser) -> None:
+def test_registration_while_logged_in_goes_to_the_first_page(browser: Browser) -> None:
     user = user_make()
     browser.client.force_login(user)
 
-    assertRedirects(browser.get("/register/"), "/profile/", fetch_redirect_response=False)
+    assertRedirects(browser.get("/register/"), "/home/", fetch_redirect_response=False)
 
 
 # --- The code ---------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def test_a_new_code_too_soon_then_after_a_minute(browser: Browser, clock: Clock)
     # the first code no longer works; the new one does
     if first != second:
         assertContains(browser.post("/register/confirm/", {"code": first}), "Неверный код. Осталось попыток: 4")
-    assertRedirects(browser.post("/register/confirm/", {"code": second}), "/profile/", fetch_redirect_response=False)
+    assertRedirects(browser.post("/register/confirm/", {"code": second}), "/home/", fetch_redirect_response=False)
 
 
 def test_registering_again_too_soon_is_refused_above_the_form(browser: Browser, clock: Clock) -> None:

@@ -143,7 +143,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:profile"
+LOGIN_REDIRECT_URL = "web:home"  # the account to start with, the list, or the link assistant
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6.0's default, adopted now
 SESSION_COOKIE_AGE = 12 * 60 * 60  # 12 hours absolute
 PASSWORD_RESET_TIMEOUT = 60 * 60  # an e-mailed recovery link works for 1 hour (identity.policy)

@@ -71,7 +71,7 @@ def _pending(request: HttpRequest, key: str) -> dict[str, str] | None:
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("web:profile")
+        return redirect("web:home")
     now = clock.now()
     try:
         documents = identity_selectors.consent_documents_get(now=now)
@@ -125,7 +125,7 @@ def register_confirm(request: HttpRequest) -> HttpResponse:
             del request.session[REGISTRATION_KEY]
             session_start(request, user, remember=False)
             messages.success(request, _("Профиль создан, вы вошли в личный кабинет."))
-            return redirect("web:profile")
+            return redirect("web:home")
     return _page(request, "web/auth/register_confirm.html", context, status=status)
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.boundfield import BoundField, BoundWidget
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import DomainError, ValidationFailed
+from abonent.core.models import LinkProof
+from abonent.customers.selectors import LinkOption
 from abonent.identity.codes import CodeResendTooSoon
 from abonent.identity.services import TooManyAttempts
 
@@ -192,6 +195,180 @@ class DeletionForm(PortalForm):
     confirm = forms.BooleanField(
         label=_("Да, я хочу удалить профиль в личном кабинете"),
         error_messages={"required": _("Отметьте, что вы хотите удалить профиль")},
+    )
+
+
+# --- Personal accounts ----------------------------------------------------------------
+
+#: The supplier choice "I do not know": the number alone finds the account.
+SUPPLIER_UNKNOWN = "unknown"
+ACCOUNT_NUMBER_MAX = 24  # 12 digits with the spaces or dashes of the bill
+PROOF_VALUE_MAX = 24
+ACCOUNT_NAME_MAX = 40  # customers.services.NAME_MAX_LENGTH, checked there
+
+
+class ChoiceRadios(forms.RadioSelect):
+    """Radio buttons whose group is named by its first button (the error summary links there)."""
+
+    def id_for_label(self, id_: str, index: str | None = None) -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class ProofInput(forms.TextInput):
+    """The value that proves an account (a PIN) is never typed into the page again: after an
+    error it is asked for anew, everything else stays as typed."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+_PROOF_FIELDS: dict[str, dict[str, Any]] = {
+    LinkProof.PIN: {
+        "label": _("PIN-код"),
+        "help_text": _("От 4 до 10 цифр. Он напечатан в квитанции рядом с номером лицевого счёта."),
+        "required": _("Введите PIN-код из квитанции"),
+        "attrs": {"inputmode": "numeric", "size": "12"},
+    },
+    LinkProof.METER_VALUE: {
+        "label": _("Показание счётчика сегодня, м³"),
+        "help_text": _("Цифры, которые сейчас видны на счётчике газа, например 01234. Дробную часть можно не вводить."),
+        "required": _("Введите показание счётчика"),
+        "attrs": {"inputmode": "decimal", "size": "12"},
+    },
+    LinkProof.LAST_CHARGE: {
+        "label": _("Сумма последнего начисления, ₽"),
+        "help_text": _("Сумма «Начислено» из последней квитанции, в рублях и копейках, например 1234,56."),
+        "required": _("Введите сумму последнего начисления"),
+        "attrs": {"inputmode": "decimal", "size": "12"},
+    },
+}
+
+
+def _proof_field(kind: str) -> forms.CharField:
+    spec = _PROOF_FIELDS[kind]
+    return forms.CharField(
+        label=spec["label"],
+        help_text=spec["help_text"],
+        max_length=PROOF_VALUE_MAX,
+        required=False,  # required only for the chosen kind (clean)
+        widget=ProofInput(attrs={"autocomplete": "off", "spellcheck": "false", **spec["attrs"]}),
+    )
+
+
+class AccountLinkForm(PortalForm):
+    """The link assistant: the supplier (or "I do not know"), the account number, the kind of
+    proof and its value. A value field per kind; the one of the chosen kind counts."""
+
+    supplier = forms.ChoiceField(
+        label=_("Поставщик газа"),
+        widget=ChoiceRadios,
+        error_messages={
+            "required": _("Выберите своего поставщика газа или «Не знаю — определить по номеру»"),
+            "invalid_choice": _("Выберите поставщика газа из списка"),
+        },
+    )
+    number = forms.CharField(
+        label=_("Номер лицевого счёта"),
+        max_length=ACCOUNT_NUMBER_MAX,
+        help_text=_("12 цифр. Пробелы между цифрами можно ставить, как в квитанции, можно не ставить."),
+        error_messages={"required": _("Введите номер лицевого счёта из квитанции")},
+        widget=forms.TextInput(
+            attrs={
+                "class": "field__input field__input--digits",
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+    proof = forms.ChoiceField(
+        label=_("Чем подтвердить, что счёт ваш"),
+        widget=ChoiceRadios,
+        error_messages={
+            "required": _("Выберите, чем подтвердить, что счёт ваш"),
+            "invalid_choice": _("Выберите способ подтверждения из списка"),
+        },
+    )
+
+    def __init__(self, *args: Any, options: list[LinkOption], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.options = options
+        kinds = [kind for kind in LinkProof.values if any(kind in option.proofs for option in options)]
+        self.kinds = kinds
+        for kind in kinds:
+            self.fields[kind] = _proof_field(kind)
+            self.fields[kind].widget.attrs["class"] = "field__input field__input--digits"
+
+        supplier = self.fields["supplier"]
+        assert isinstance(supplier, forms.ChoiceField)
+        supplier.choices = [(option.supplier.code, option.supplier.short_name) for option in options]
+        if len(options) == 1:
+            supplier.initial = options[0].supplier.code
+            supplier.widget = forms.HiddenInput()
+        else:
+            supplier.choices = [*supplier.choices, (SUPPLIER_UNKNOWN, _("Не знаю — определить по номеру"))]
+            supplier.widget.attrs["class"] = "choice__input"
+
+        proof = self.fields["proof"]
+        assert isinstance(proof, forms.ChoiceField)
+        proof.choices = [(kind, LinkProof(kind).label) for kind in kinds]
+        proof.initial = LinkProof.PIN if LinkProof.PIN in kinds else (kinds[0] if kinds else None)
+        if len(kinds) == 1:
+            proof.widget = forms.HiddenInput()
+        else:
+            proof.widget.attrs["class"] = "choice__input"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("proof")
+        if kind in self.kinds and not (data.get(kind) or "").strip() and kind not in self.errors:
+            self.add_error(kind, _PROOF_FIELDS[kind]["required"])
+        return data
+
+    @property
+    def supplier_code(self) -> str | None:
+        code = self.cleaned_data["supplier"]
+        return None if code == SUPPLIER_UNKNOWN else str(code)
+
+    @property
+    def proof_value(self) -> str:
+        return str(self.cleaned_data[self.cleaned_data["proof"]])
+
+    @property
+    def only_proof(self) -> BoundField | None:
+        """The field of the one kind of proof when there is no choice."""
+        return self[self.kinds[0]] if len(self.kinds) == 1 else None
+
+    def supplier_choices(self) -> list[tuple[BoundWidget, str]]:
+        """Each supplier's radio button with the proofs it accepts, said only when the
+        suppliers do not all accept the same."""
+        proofs = {option.supplier.code: option.proofs for option in self.options}
+        differ = len({tuple(p) for p in proofs.values()}) > 1
+        choices = []
+        for radio in self["supplier"]:
+            kinds = proofs.get(str(radio.data["value"]), [])
+            hint = ", ".join(str(LinkProof(kind).label) for kind in kinds) if differ and kinds else ""
+            choices.append((radio, hint))
+        return choices
+
+    def proof_choices(self) -> list[tuple[BoundWidget, BoundField]]:
+        """Each kind's radio button with the field for its value."""
+        return [(radio, self[str(radio.data["value"])]) for radio in self["proof"]]
+
+
+class AccountSettingsForm(PortalForm):
+    name = forms.CharField(
+        label=_("Название счёта"),
+        max_length=ACCOUNT_NAME_MAX,
+        required=False,
+        help_text=_("Например, «Дом», «Дача» или «Мама». Его видите только вы. Можно оставить пустым."),
+        error_messages={"max_length": _("Название — не длиннее %(limit_value)d символов")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    make_default = forms.BooleanField(
+        label=_("Основной счёт"),
+        help_text=_("Его страница откроется сразу после входа в кабинет."),
+        required=False,
     )
 
 

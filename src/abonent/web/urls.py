@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import auth, profile, views
+from abonent.web import accounts, auth, profile, views
 
 app_name = "web"
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("password/reset/code/", auth.password_reset_code, name="password_reset_code"),
     path("password/reset/code/resend/", auth.password_reset_resend, name="password_reset_resend"),
     path("password/reset/<str:uidb64>/<str:token>/", auth.password_reset_link, name="password_reset_link"),
+    # personal accounts
+    path("home/", accounts.home, name="home"),
+    path("accounts/", accounts.account_list, name="accounts"),
+    path("accounts/link/", accounts.account_link, name="account_link"),
+    path("accounts/<int:account_id>/", accounts.account_detail, name="account"),
+    path("accounts/<int:account_id>/settings/", accounts.account_settings, name="account_settings"),
+    path("accounts/<int:account_id>/default/", accounts.account_make_default, name="account_default"),
+    path("accounts/<int:account_id>/unlink/", accounts.account_unlink, name="account_unlink"),
     # the profile
     path("profile/", profile.profile, name="profile"),
     path("profile/phone/", profile.contact_change, {"kind": "phone"}, name="profile_phone"),

@@ -1,7 +1,10 @@
-"""Template filters of the profile pages.
+"""Template filters of the subscriber's pages.
 
 ``{{ user.phone|phone_ru }}`` → «+7 912 345-67-89»; ``{{ session|browser_name }}`` → «Chrome»,
-«Яндекс Браузер», «мобильное приложение».
+«Яндекс Браузер», «мобильное приложение»; ``{{ account.number|account_number }}`` →
+«77 0000 000001»; ``{{ account|address_short }}`` → «г. Подольск, ул. Садовая, д. 12, кв. 34»;
+``{{ account.address|nbsp_abbreviations }}`` keeps «д.» with its number on one line;
+``{{ link|link_title }}`` → the name the person gave the account, else its short address.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.identity.enums import SessionKind
 from abonent.identity.models import AuthSession
 
 register = template.Library()
 
 _E164_RU = re.compile(r"^\+7(\d{3})(\d{3})(\d{2})(\d{2})$")
+_ACCOUNT_NUMBER = re.compile(r"^(\d{2})(\d{4})(\d{6})$")
+_ABBREVIATION = re.compile(r"(?<![\w-])((?:г|ул|д|кв|пр|пр-т|пер|пос|п|с|дер|корп|стр|наб|ш|б-р|пл|мкр)\.) ")
+NBSP = "\u00a0"
 
 # The first that matches names the browser: the order matters, as Chrome-based browsers
 # also say "Chrome" and Chrome also says "Safari".
@@ -56,3 +63,34 @@ def browser_name(session: AuthSession) -> str:
         if needle in agent:
             return str(name)
     return _("браузер")
+
+
+@register.filter
+def account_number(value: str | None) -> str:
+    """A 12-digit personal account number in groups, as bills print it: 77 0000 000001 (with
+    no-break spaces: the number never breaks across lines)."""
+    text = value or ""
+    match = _ACCOUNT_NUMBER.match(text)
+    return NBSP.join(match.groups()) if match else text
+
+
+@register.filter
+def address_short(account: PersonalAccount) -> str:
+    """The address without the postal code and the region: enough to tell one's accounts apart."""
+    parts = [account.locality, account.street, f"д. {account.house}"]
+    if account.apartment:
+        parts.append(f"кв. {account.apartment}")
+    return nbsp_abbreviations(", ".join(p for p in parts if p))
+
+
+@register.filter
+def nbsp_abbreviations(text: str | None) -> str:
+    """An abbreviation of an address keeps to what it abbreviates: «д.\u00a012», «кв.\u00a034»,
+    «ул.\u00a0Садовая», so a line never ends with «д.»."""
+    return _ABBREVIATION.sub(lambda m: m.group(1) + NBSP, text or "")
+
+
+@register.filter
+def link_title(link: AccountLink) -> str:
+    """How the person knows the account: the name they gave it, else its short address."""
+    return link.name or address_short(link.account)

@@ -3,7 +3,8 @@
 ``{% load ru_format %}`` then ``{{ amount|rubles }}`` → «1 234,56 ₽», ``{{ day|ru_date }}`` →
 «05.11.2026», ``{{ moment|ru_datetime }}`` → «05.11.2026 14:30» in the current time zone,
 ``{{ supplier.hotline_phone|tel_href }}`` → «tel:+74012606060», ``{{ supplier.time_zone|time_zone_ru }}``
-→ «калининградское время (МСК−1)».
+→ «калининградское время (МСК−1)», ``{{ reading.value|ru_number }}`` → «1 234,5»,
+``{{ supplier.phones|phone_list }}`` → the phones of a free-text field, one by one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils import timezone
 
-from abonent.core.money import format_rubles
+from abonent.core.money import format_rubles, to_decimal
 
 register = template.Library()
 
@@ -80,6 +81,32 @@ def rubles(value: Decimal | int | str | None) -> str:
     if value is None or value == "":
         return ""
     return format_rubles(value)
+
+
+@register.filter(is_safe=True)
+def ru_number(value: Decimal | int | str | None) -> str:
+    """A number the Russian way, without trailing zeros: «1 234,5», «0», «12». Floats are
+    refused (MoneyFormatError), as everywhere."""
+    if value is None or value == "":
+        return ""
+    number = to_decimal(value)
+    text = f"{number.normalize():f}" if number != 0 else "0"
+    negative = text.startswith("-")
+    whole, _, frac = text.lstrip("-").partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    result = "\u202f".join(groups) + ("," + frac if frac else "")
+    return (_MINUS if negative else "") + result
+
+
+@register.filter
+def phone_list(value: str | None) -> list[str]:
+    """The phones of a free-text field («+7 (495) 123-45-67, 8 800 100-00-02»), split at commas
+    and semicolons."""
+    return [part.strip() for part in re.split(r"[,;]", value or "") if part.strip()]
 
 
 @register.filter(is_safe=True)
