@@ -110,7 +110,7 @@ def _too_small_targets(page: Page) -> list[str]:
         ".site-nav__link"
     ).all():
         box = element.bounding_box()
-        if box is not None and box["height"] < 44:
+        if box is not None and element.is_visible() and box["height"] < 44:  # not inside a closed <details>
             small.append(f"{element.inner_text()!r}: {box['height']:.0f} px")
     return small
 
@@ -273,4 +273,45 @@ def test_two_suppliers_a_meter_value_and_the_switcher(
     page.get_by_role("button", name="Да, отвязать счёт").click()
     expect(page.get_by_text("Лицевой счёт 77 0000 000001 больше не показывается в вашем кабинете.")).to_be_visible()
     assert list(AccountLink.objects.values_list("account__number", "is_default")) == [("390000000007", True)]
+    assert problems == []
+
+
+def test_the_demo_subscriber_links_a_demo_account(
+    page: Page, problems: list[str], live_server: LiveServer, settings: Settings, artifacts: Path
+) -> None:
+    """What `make run` prints works: the demo subscriber logs in with the printed password,
+    lands on the account already linked, and links another printed account with its PIN."""
+    from abonent.cli.demo.seeding import SUBSCRIBER, seed_run
+
+    report = seed_run(accounts=40, seed=2026, today=_today(), batch_size=20)
+    first, second = report.suppliers[0].accounts[:2]
+    assert report.subscriber.linked == first.number
+    page.set_viewport_size(PHONE)
+
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("Телефон или e\u2011mail").fill(SUBSCRIBER.email)
+    page.get_by_label("Пароль", exact=True).fill(SUBSCRIBER.password)
+    page.get_by_role("button", name="Войти", exact=True).click()
+
+    # one account: the first page is that account
+    expect(page.get_by_role("heading", level=1)).to_have_text("Дом")
+    expect(page.locator("main")).to_contain_text(f"{first.number[:2]} {first.number[2:6]} {first.number[6:]}")
+
+    _nav(page).get_by_role("link", name="Мои счета").click()
+    page.get_by_role("link", name="Привязать ещё один счёт").click()
+    if page.get_by_label("Не знаю", exact=False).count():
+        page.get_by_label("Не знаю", exact=False).check()
+    page.get_by_label("Номер лицевого счёта").fill(second.number)
+    page.get_by_label("PIN-код", exact=False).fill(second.pin)
+    page.get_by_role("button", name="Привязать счёт").click()
+
+    expect(page.get_by_text("привязан к вашему профилю", exact=False)).to_be_visible()
+    if second.meters:
+        expect(page.locator("#meters").get_by_role("heading", level=3).first).to_be_visible()
+    expect(page.locator("#contracts").get_by_role("heading", name="Договор поставки газа")).to_be_visible()
+    _check(page, artifacts, "accounts-demo-linked-360")
+    user = User.objects.get(phone=SUBSCRIBER.phone)
+    assert sorted(AccountLink.objects.filter(user=user).values_list("account__number", flat=True)) == sorted(
+        [first.number, second.number]
+    )
     assert problems == []
