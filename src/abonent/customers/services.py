@@ -199,6 +199,19 @@ def account_link(
     if mine and (supplier is not None or mine == candidates.count()):
         raise AccountAlreadyLinked(number=number)
 
+    def log(outcome: LinkOutcome, account: PersonalAccount | None = None) -> None:
+        _attempt_log(
+            user=user,
+            supplier=supplier,
+            number=number,
+            account=account,
+            proof=proof,
+            outcome=outcome,
+            channel=channel,
+            ip=ip,
+            now=now,
+        )
+
     # The log says whether the user or the number is cooling off (5 failures in the last
     # hour); the counters, counted before the check and taken back on success, stop
     # parallel tries from slipping past the log.
@@ -209,17 +222,7 @@ def account_link(
         for (limit, subject), verdict in zip(subjects, verdicts, strict=True):
             if verdict.allowed:
                 rate_unhit(limit=limit, subject=subject, now=now)
-        _attempt_log(
-            user=user,
-            supplier=supplier,
-            number=number,
-            account=None,
-            proof=proof,
-            outcome=LinkOutcome.BLOCKED,
-            channel=channel,
-            ip=ip,
-            now=now,
-        )
+        log(LinkOutcome.BLOCKED)
         raise LinkAttemptsExhausted(retry_after=wait)
 
     # The same work whether or not an account with the number exists: the suppliers'
@@ -231,17 +234,7 @@ def account_link(
         if account.supplier_id in accepting and proof_matches(kind=proof, account=account, value=parsed, now=now)
     ]
     if not matched:
-        _attempt_log(
-            user=user,
-            supplier=supplier,
-            number=number,
-            account=None,
-            proof=proof,
-            outcome=LinkOutcome.MISMATCH,
-            channel=channel,
-            ip=ip,
-            now=now,
-        )
+        log(LinkOutcome.MISMATCH)
         raise LinkProofMismatch()
     for limit, subject in subjects:
         rate_unhit(limit=limit, subject=subject, now=now)
@@ -249,33 +242,13 @@ def account_link(
         raise SupplierChoiceRequired(field="supplier", number=number)
     account = matched[0]
     if account.status == AccountStatus.CLOSED:
-        _attempt_log(
-            user=user,
-            supplier=supplier,
-            number=number,
-            account=account,
-            proof=proof,
-            outcome=LinkOutcome.CLOSED,
-            channel=channel,
-            ip=ip,
-            now=now,
-        )
+        log(LinkOutcome.CLOSED, account)
         raise AccountClosed(number=number)
 
     try:
         with transaction.atomic():
             link = AccountLink.objects.create(user=user, account=account, proof=proof, channel=channel, linked_at=now)
-            _attempt_log(
-                user=user,
-                supplier=supplier,
-                number=number,
-                account=account,
-                proof=proof,
-                outcome=LinkOutcome.LINKED,
-                channel=channel,
-                ip=ip,
-                now=now,
-            )
+            log(LinkOutcome.LINKED, account)
             audit_record(
                 at=now,
                 actor_id=user.pk,
