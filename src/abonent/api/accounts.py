@@ -63,20 +63,11 @@ def _account(link: AccountLink) -> dict[str, Any]:
 
 
 def _parameters(account: PersonalAccount) -> dict[str, Any]:
-    usage = [
-        direction
-        for direction, used in (
-            ("cooking", account.uses_cooking),
-            ("water_heating", account.uses_water_heating),
-            ("heating", account.uses_heating),
-        )
-        if used
-    ]
     return {
         "residents": account.residents,
         "heated_area": str(quantize(account.heated_area, AREA)),
         "central_hot_water": account.central_hot_water,
-        "usage": usage,
+        "usage": [code for code, _name in account.usage_directions],
     }
 
 

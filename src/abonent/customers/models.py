@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from abonent.core.models import LinkProof, Supplier
 from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus, EquipmentKind, LinkOutcome
 
+# Usage directions (cooking; water heating; heating) by code, with the flag that marks each
+USAGE_FLAGS = (("cooking", "uses_cooking"), ("water_heating", "uses_water_heating"), ("heating", "uses_heating"))
+
 
 class PersonalAccount(models.Model):
     """A personal account (лицевой счёт) of a household with its supplier."""
@@ -62,6 +65,15 @@ class PersonalAccount(models.Model):
     @property
     def holder_name(self) -> str:
         return " ".join(p for p in (self.holder_last_name, self.holder_first_name, self.holder_middle_name) if p)
+
+    @property
+    def usage_directions(self) -> list[tuple[str, str]]:
+        """What the gas is used for, as (code, name) in the order people say it."""
+        return [
+            (code, str(self._meta.get_field(flag).verbose_name))  # type: ignore[union-attr]
+            for code, flag in USAGE_FLAGS
+            if getattr(self, flag)
+        ]
 
     @property
     def holder_masked(self) -> str:

@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.errors import ValidationFailed
-from abonent.core.models import LinkProof, SupplierTerms
+from abonent.core.models import LinkProof, Supplier, SupplierTerms
+from abonent.core.selectors import TermsNotSet, supplier_local_date, supplier_terms_on
 from abonent.customers.models import PersonalAccount
 from abonent.customers.pins import pin_matches
 
@@ -38,6 +39,16 @@ def proof_check_register(kind: LinkProof, check: ProofCheck) -> None:
 def proofs_offered(*, terms: SupplierTerms) -> list[str]:
     """The kinds of proof the supplier accepts (in its order) that can be checked."""
     return [kind for kind in terms.link_proofs if kind in _CHECKS]
+
+
+def proofs_accepted(*, supplier: Supplier, now: dt.datetime) -> list[str]:
+    """``proofs_offered`` by the supplier's terms in force today at its place; none when
+    it has no terms yet."""
+    try:
+        terms = supplier_terms_on(supplier=supplier, day=supplier_local_date(supplier=supplier, now=now))
+    except TermsNotSet:
+        return []
+    return proofs_offered(terms=terms)
 
 
 def proof_parse(*, kind: str, value: str) -> str | Decimal:

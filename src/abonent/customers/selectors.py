@@ -14,7 +14,7 @@ from abonent.core.models import Supplier
 from abonent.core.selectors import TermsNotSet, supplier_local_date, supplier_terms_on, suppliers_active
 from abonent.customers.enums import ContractKind, ContractStatus
 from abonent.customers.models import AccountLink, Contract, GasEquipment, LinkAttempt
-from abonent.customers.proofs import proofs_offered
+from abonent.customers.proofs import proofs_accepted
 from abonent.customers.services import AccountNotFound
 from abonent.identity.models import User
 
@@ -63,11 +63,7 @@ def link_options(*, now: dt.datetime) -> list[LinkOption]:
     """Active suppliers that accept at least one proof that can be checked."""
     options = []
     for supplier in suppliers_active():
-        try:
-            terms = supplier_terms_on(supplier=supplier, day=supplier_local_date(supplier=supplier, now=now))
-        except TermsNotSet:
-            continue
-        if proofs := proofs_offered(terms=terms):
+        if proofs := proofs_accepted(supplier=supplier, now=now):
             options.append(LinkOption(supplier=supplier, proofs=proofs))
     return options
 

@@ -19,18 +19,15 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
-from abonent.core.models import LinkProof, Supplier
+from abonent.core.models import LinkProof
 from abonent.core.ratelimit import Limit, rate_hit, rate_unhit
 from abonent.core.selectors import (
-    TermsNotSet,
     supplier_by_code,
-    supplier_local_date,
-    supplier_terms_on,
     suppliers_active,
 )
 from abonent.customers.enums import AccountStatus, LinkOutcome
 from abonent.customers.models import AccountLink, LinkAttempt, PersonalAccount
-from abonent.customers.proofs import proof_matches, proof_parse, proofs_offered
+from abonent.customers.proofs import proof_matches, proof_parse, proofs_accepted
 from abonent.identity.models import User
 from abonent.identity.services import TooManyAttempts
 
@@ -104,39 +101,6 @@ def _proof_label(kind: str) -> str:
     return str(LinkProof(kind).label)
 
 
-def _supplier_accepts(supplier: Supplier, kind: str, now: dt.datetime) -> bool:
-    try:
-        terms = supplier_terms_on(supplier=supplier, day=supplier_local_date(supplier=supplier, now=now))
-    except TermsNotSet:
-        return False
-    return kind in proofs_offered(terms=terms)
-
-
-def _attempt_log(
-    *,
-    user: User,
-    supplier: Supplier | None,
-    number: str,
-    account: PersonalAccount | None,
-    proof: str,
-    outcome: LinkOutcome,
-    channel: str,
-    ip: str | None,
-    now: dt.datetime,
-) -> None:
-    LinkAttempt.objects.create(
-        at=now,
-        user=user,
-        supplier=supplier or (account.supplier if account else None),
-        number=number,
-        account=account,
-        proof=proof,
-        outcome=outcome,
-        channel=channel,
-        ip=ip,
-    )
-
-
 def _cool_off(tries: Q, now: dt.datetime) -> int:
     """Seconds until fewer than the limit of failed ``tries`` fall within the last hour."""
     limit, window = LINK_FAILS_PER_USER.limit, dt.timedelta(seconds=LINK_FAILS_PER_USER.window)
@@ -187,9 +151,9 @@ def account_link(
         raise ValidationFailed(errors)
 
     supplier = supplier_by_code(code=supplier_code) if supplier_code else None
-    if supplier is not None and not _supplier_accepts(supplier, proof, now):
-        choices = [_proof_label(k) for k in LinkProof.values if _supplier_accepts(supplier, k, now)]
-        raise ProofNotAccepted(field="proof", supplier=supplier.short_name, choices=", ".join(choices) or "—")
+    if supplier is not None and proof not in (offered := proofs_accepted(supplier=supplier, now=now)):
+        choices = ", ".join(_proof_label(kind) for kind in offered) or "—"
+        raise ProofNotAccepted(field="proof", supplier=supplier.short_name, choices=choices)
 
     candidates = PersonalAccount.objects.select_related("supplier").filter(number=number, supplier__is_active=True)
     if supplier is not None:
@@ -200,16 +164,16 @@ def account_link(
         raise AccountAlreadyLinked(number=number)
 
     def log(outcome: LinkOutcome, account: PersonalAccount | None = None) -> None:
-        _attempt_log(
+        LinkAttempt.objects.create(
+            at=now,
             user=user,
-            supplier=supplier,
+            supplier=supplier or (account.supplier if account else None),
             number=number,
             account=account,
             proof=proof,
             outcome=outcome,
             channel=channel,
             ip=ip,
-            now=now,
         )
 
     # The log says whether the user or the number is cooling off (5 failures in the last
@@ -227,7 +191,11 @@ def account_link(
 
     # The same work whether or not an account with the number exists: the suppliers'
     # terms are read up front, not per account found.
-    accepting = {s.pk for s in ([supplier] if supplier else suppliers_active()) if _supplier_accepts(s, proof, now)}
+    accepting = (
+        {supplier.pk}
+        if supplier
+        else {s.pk for s in suppliers_active() if proof in proofs_accepted(supplier=s, now=now)}
+    )
     matched = [
         account
         for account in candidates

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import LinkProof
 from abonent.customers import selectors as customers
 from abonent.customers import services as accounts
-from abonent.customers.models import AccountLink, PersonalAccount
+from abonent.customers.models import AccountLink
 from abonent.identity.enums import AuthChannel
 from abonent.identity.models import User
 from abonent.metering import selectors as metering
@@ -34,8 +33,6 @@ from abonent.web.sessions import client_ip
 from abonent.web.templatetags.portal import account_number
 
 PROOF_FIELDS = tuple(LinkProof.values)
-#: What the gas is used for, in the order people say it
-USAGE_FLAGS = ("uses_cooking", "uses_water_heating", "uses_heating")
 
 
 def _user(request: HttpRequest) -> User:
@@ -56,16 +53,6 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], *, statu
     if status == 429 and (seconds := context.get("retry_after")):
         response["Retry-After"] = str(seconds)
     return response
-
-
-def _usage(account: PersonalAccount) -> list[str]:
-    """What the gas is used for, in the words of the account's fields."""
-    names = []
-    for flag in USAGE_FLAGS:
-        field = PersonalAccount._meta.get_field(flag)
-        if getattr(account, flag) and isinstance(field, models.Field):
-            names.append(str(field.verbose_name))
-    return names
 
 
 # --- The first page after login ---------------------------------------------------------
@@ -157,7 +144,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "link": link,
             "account": account,
             "supplier": account.supplier,
-            "directions": _usage(account),
+            "directions": [name for _code, name in account.usage_directions],
             "links": customers.account_links_list(user=_user(request)),
             "equipment": customers.equipment_list(link=link),
             "meters": metering.meters_list(link=link, now=now),
