@@ -187,6 +187,7 @@ def test_link_an_account_with_its_pin_and_see_it(
 
     # renamed
     page.get_by_role("link", name="Переименовать").click()
+    expect(page.get_by_label("Название счёта")).to_be_visible()
     _check(page, artifacts, "accounts-settings-360")
     page.get_by_label("Название счёта").fill("Дом")
     page.get_by_role("button", name="Сохранить").click()
@@ -196,6 +197,7 @@ def test_link_an_account_with_its_pin_and_see_it(
     page.set_viewport_size(DESKTOP)
     _check(page, artifacts, "accounts-detail-1280")
     _nav(page).get_by_role("link", name="Мои счета").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Мои лицевые счета")
     _check(page, artifacts, "accounts-list-1280")
     page.get_by_role("link", name="Привязать ещё один счёт").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Привязка лицевого счёта")

@@ -170,6 +170,7 @@ def test_register_log_out_and_in_recover_the_password(
     _log_out(page)
     expect(_nav(page).get_by_role("link", name="Регистрация")).to_be_visible()
     _nav(page).get_by_role("link", name="Войти").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Вход в личный кабинет")
     _check(page, artifacts, "login-360")
     page.get_by_label("Телефон или e\u2011mail").fill(NUMBER)
     page.get_by_label("Пароль", exact=True).fill("не тот пароль")
@@ -252,6 +253,7 @@ def test_the_profile_forms_on_a_phone(
     page.get_by_role("link", name="Отмена").click()
 
     page.get_by_role("link", name="Добавить e\u2011mail").click()
+    expect(page.get_by_label("E\u2011mail")).to_be_visible()
     _check(page, artifacts, "profile-email-360")
     page.get_by_role("link", name="Отмена").click()
 
