@@ -498,7 +498,7 @@ def furnished(supplier: Supplier) -> PersonalAccount:
     for period, value, status in (
         (Period(2026, 9), Decimal("1198.2"), ReadingStatus.ACCEPTED),
         (Period(2026, 10), Decimal("1234.5"), ReadingStatus.ACCEPTED),
-        (Period(2026, 11), Decimal("1300"), ReadingStatus.CANCELLED),
+        (Period(2026, 11), Decimal("1300"), ReadingStatus.SUPERSEDED),
     ):
         Reading.objects.create(
             meter=working,

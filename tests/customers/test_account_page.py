@@ -136,7 +136,7 @@ class TestMeters:
         for period, value, status in [
             (202609, "100", ReadingStatus.ACCEPTED),
             (202610, "120", ReadingStatus.ACCEPTED),
-            (202611, "999", ReadingStatus.CANCELLED),
+            (202611, "999", ReadingStatus.SUPERSEDED),
         ]:
             Reading.objects.create(
                 meter=ok,

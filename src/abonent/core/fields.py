@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.expressions import Combinable
 
 from abonent.core.periods import Period
 
@@ -13,6 +14,10 @@ class PeriodField(models.IntegerField):
     """A billing period stored as the integer YYYYMM (202611), read back as a Period."""
 
     description = "Billing period (YYYYMM)"
+    # what the type checker's Django plugin reads as the field's set and get types
+    _pyi_private_set_type: Period | int | str | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: Period  # type: ignore[assignment]
+    _pyi_lookup_exact_type: Period | int | str  # type: ignore[assignment]
 
     def from_db_value(self, value: int | None, expression: Any, connection: Any) -> Period | None:
         return None if value is None else Period.from_int(value)

@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from functools import total_ordering
 from typing import Self
 
+from django.utils.translation import pgettext_lazy
+
 _PERIOD_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
 _PERIOD_RU_RE = re.compile(r"^\s*(\d{2})\.(\d{4})\s*$")
 
 MONTHS_NOMINATIVE = (
-    "январь", "февраль", "март", "апрель", "май", "июнь",
-    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+    pgettext_lazy("month", "январь"), pgettext_lazy("month", "февраль"), pgettext_lazy("month", "март"),
+    pgettext_lazy("month", "апрель"), pgettext_lazy("month", "май"), pgettext_lazy("month", "июнь"),
+    pgettext_lazy("month", "июль"), pgettext_lazy("month", "август"), pgettext_lazy("month", "сентябрь"),
+    pgettext_lazy("month", "октябрь"), pgettext_lazy("month", "ноябрь"), pgettext_lazy("month", "декабрь"),
 )  # fmt: skip
 
 
@@ -119,7 +123,7 @@ class Period:
         return self.year * 100 + self.month
 
     def label(self) -> str:
-        """«ноябрь 2026»."""
+        """«ноябрь 2026», in the active language."""
         return f"{MONTHS_NOMINATIVE[self.month - 1]} {self.year}"
 
     def __str__(self) -> str:

@@ -15,9 +15,19 @@ class ReadingChannel(models.TextChoices):
     CONTROLLER = "controller", _("контролёр")
     IMPORT = "import", _("загрузка из учётной системы")
     PHONE = "phone", _("по телефону")
+    BANK = "bank", _("банк при оплате")
 
 
 class ReadingStatus(models.TextChoices):
     ACCEPTED = "accepted", _("принято")
     NOT_FOR_BILLING = "not_for_billing", _("не принято к расчёту: истёк срок поверки")
-    CANCELLED = "cancelled", _("отменено")
+    SUPERSEDED = "superseded", _("заменено исправленным")
+    REJECTED = "rejected", _("отклонено")
+
+
+class ReviewReason(models.TextChoices):
+    """Why a reading that was accepted waits for an operator to look at it."""
+
+    HIGH = "high", _("расход намного выше среднего")
+    DROP = "drop", _("показание меньше предыдущего")
+    ZERO = "zero", _("нулевой расход несколько месяцев подряд")

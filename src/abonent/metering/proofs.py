@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import cast
 
 from abonent.core.periods import Period
 from abonent.core.selectors import TermsNotSet, supplier_local_date, supplier_terms_on
@@ -44,13 +43,13 @@ def meter_value_matches(account: PersonalAccount, value: str | Decimal, now: dt.
         )
         if not history:
             continue
-        last_period, last_value = cast(tuple[Period, Decimal], history[0])
+        last_period, last_value = history[0]
         delta = value - last_value
         if delta < 0 and rollover:
             delta += capacity
         if delta < 0:
             continue
-        oldest_period, oldest_value = cast(tuple[Period, Decimal], history[-1])
+        oldest_period, oldest_value = history[-1]
         span = last_period.months_since(oldest_period)
         used = last_value - oldest_value
         average = used / span if span > 0 and used > 0 else Decimal(0)

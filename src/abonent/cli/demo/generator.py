@@ -492,21 +492,7 @@ def account_generate(plan: SupplierPlan, index: int, ids: IdCursor) -> Generated
             sealed_on = min(installed_on + _days(rng.between(0, 7)), today)
             meter_id = ids.meter
             ids.meter += 1
-            meters.append(
-                (
-                    meter_id,
-                    account_id,
-                    serial,
-                    meter_model.name,
-                    meter_model.digits,
-                    installed_on,
-                    sealed_on,
-                    due,
-                    _METER_STATUS_REMOVED if closed else _METER_STATUS_ACTIVE,
-                    closed_on,
-                )
-            )
-            _readings(
+            initial_l = _readings(
                 rng,
                 plan,
                 readings,
@@ -519,6 +505,22 @@ def account_generate(plan: SupplierPlan, index: int, ids: IdCursor) -> Generated
                 monthly=(int(cooking * level), int(water * level), int(heating * level)),
                 diligence=diligence,
                 preferred=preferred,
+            )
+            meters.append(
+                (
+                    meter_id,
+                    account_id,
+                    serial,
+                    meter_model.name,
+                    meter_model.digits,
+                    3,
+                    Decimal(initial_l).scaleb(-3),
+                    installed_on,
+                    sealed_on,
+                    due,
+                    _METER_STATUS_REMOVED if closed else _METER_STATUS_ACTIVE,
+                    closed_on,
+                )
             )
 
     return GeneratedAccount(
@@ -550,17 +552,19 @@ def _readings(
     monthly: tuple[int, int, int],
     diligence: float,
     preferred: _Channel,
-) -> None:
+) -> int:
     """Monthly readings of one meter over the plan's periods: the meter turns all the time,
-    the household sends what it shows on most months, inside the reading window."""
+    the household sends what it shows on most months, inside the reading window. Returns
+    what the meter showed when it was installed, in litres."""
     cooking, water, heating = monthly
     average = (cooking * 99 + water * 99 + heating * 530 // 12) // 100  # litres in an average month
     installed_period = installed_on.year * 100 + installed_on.month
     closed_period = closed_on.year * 100 + closed_on.month if closed_on else 999999
     months_before = max((plan.periods[0].first_day - installed_on).days // 30, 0)
     value = min(int(months_before * average * (0.8 + 0.3 * rng.random())), capacity_l * 6 // 10)
-    value += rng.below(5000)  # a new meter shows a few m³ after the check at the factory
-    reported = 0
+    initial = rng.below(5000)  # a new meter shows a few m³ after the check at the factory
+    value += initial
+    reported = initial
     random_ = rng.random
     key = plan.submission_key
     next_id = ids.reading
@@ -581,6 +585,7 @@ def _readings(
             local = dt.datetime.combine(day.local_date, dt.time(0), tzinfo=day.zone) + timedelta(seconds=seconds)
             submitted = local.astimezone(_UTC)
         shown = value if exact else value - value % 1000
+        before = reported
         if shown > reported:
             reported = shown
         out.append(
@@ -589,11 +594,17 @@ def _readings(
                 meter_id,
                 pp.period,
                 Decimal(reported).scaleb(-3),
+                Decimal(reported - before).scaleb(-3),
+                day.local_date,
                 submitted,
                 channel,
+                "",
                 _NOT_FOR_BILLING if day.local_date > due else _ACCEPTED,
                 key,
+                "",
+                "",
             )
         )
         next_id += 1
     ids.reading = next_id
+    return initial

@@ -63,13 +63,18 @@ METERS = Table(
     "meter",
     Meter,
     (
-        "id", "account", "serial", "model", "digits", "installed_on", "sealed_on", "verification_due_on",
-        "status", "removed_on",
+        "id", "account", "serial", "model", "digits", "decimals", "initial_value", "installed_on", "sealed_on",
+        "verification_due_on", "status", "removed_on",
     ),
 )  # fmt: skip
 READINGS = Table(
-    "reading", Reading, ("id", "meter", "period", "value", "submitted_at", "channel", "status", "submission_key")
-)
+    "reading",
+    Reading,
+    (
+        "id", "meter", "period", "value", "consumption", "read_on", "submitted_at", "channel", "operator_name",
+        "status", "submission_key", "review", "rejection_reason",
+    ),
+)  # fmt: skip
 TABLES: tuple[Table, ...] = (ACCOUNTS, EQUIPMENT, CONTRACTS, METERS, READINGS)  # parents first
 
 
