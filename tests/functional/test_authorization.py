@@ -302,6 +302,7 @@ def test_api_operation_on_another_users_object_is_not_found(operation: Operation
     owner_token = app_session_start(user=world.owner, device_name="", user_agent="", ip=None, now=NOW)
     links_before = list(AccountLink.objects.order_by("pk").values_list("pk", "name", "is_default"))
     sessions_before = list(AuthSession.objects.order_by("pk").values_list("pk", "ended_at"))
+    readings_before = list(Reading.objects.order_by("pk").values_list("pk", "value", "status"))
 
     answer = _call(Client(), operation, url, stranger_token.access_token)
 
@@ -312,6 +313,7 @@ def test_api_operation_on_another_users_object_is_not_found(operation: Operation
     assert _leaks(world, answer.content.decode()) == []
     assert list(AccountLink.objects.order_by("pk").values_list("pk", "name", "is_default")) == links_before
     assert list(AuthSession.objects.order_by("pk").values_list("pk", "ended_at")) == sessions_before
+    assert list(Reading.objects.order_by("pk").values_list("pk", "value", "status")) == readings_before
 
     owner_answer = _call(Client(), operation, url, owner_token.access_token)
     assert owner_answer.status_code != 404, (

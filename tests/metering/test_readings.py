@@ -83,6 +83,8 @@ class TestValues:
             ("01300", Decimal("1300")),
             ("1300,000", Decimal("1300")),
             ("99999,999", Decimal("99999.999")),
+            ("1234,50000000000000000", Decimal("1234.5")),
+            ("000000000000000001234", Decimal("1234")),
         ],
     )
     def test_readable_values(self, meter: Meter, text: str, expected: Decimal) -> None:
@@ -104,6 +106,7 @@ class TestValues:
             ("100000", services.ReadingTooManyDigits),
             ("9" * 400, services.ReadingTooManyDigits),
             ("1300,1234", services.ReadingTooManyDecimals),
+            ("1234,00000000000000001", services.ReadingTooManyDecimals),
             ("NaN", services.ReadingNotANumber),
             ("Infinity", services.ReadingNotANumber),
         ],
@@ -301,6 +304,16 @@ class TestRules:
         )
         assert recorded.reading.channel == ReadingChannel.OPERATOR
 
+    def test_a_closed_account_takes_no_readings(self, link: AccountLink, meter: Meter) -> None:
+        link.account.status, link.account.closed_on = "closed", dt.date(2026, 11, 1)
+        link.account.save()
+        with pytest.raises(services.AccountClosedForReadings, match="Лицевой счёт 770000000001 закрыт"):
+            _submit(link, meter, "1300")
+        assert Reading.objects.count() == 1
+        form = reading_form(link=link, now=IN_WINDOW)
+        assert form.open_entries == []
+        assert form.entries[0].refusal == "Лицевой счёт закрыт: показания по нему не принимаются."
+
     def test_another_accounts_meter_is_not_found(self, supplier: Supplier, link: AccountLink) -> None:
         other = meter_make(account=account_make(supplier=supplier, number="770000000002"), serial="1")
         with pytest.raises(services.MeterNotFound):
@@ -399,12 +412,30 @@ class TestSeveralMeters:
             f"readings.{second.pk}.value": ["Введите показание цифрами, например 1234 или 1234,567"]
         }
         other = meter_make(account=account_make(supplier=supplier, number="770000000002"), serial="1")
+        for strange in (other.pk, 2**63, 2**70, 0, -1):
+            with pytest.raises(services.MeterNotFound):
+                services.readings_submit(
+                    link=link,
+                    values={meter.pk: "1300", strange: "1"},
+                    channel="web",
+                    submission_key=None,
+                    now=IN_WINDOW,
+                )
         with pytest.raises(services.MeterNotFound):
             services.readings_submit(
                 link=link, values={meter.pk: "1300", other.pk: "1"}, channel="web", submission_key=None, now=IN_WINDOW
             )
-        with pytest.raises(services.ValidationFailed):
-            services.readings_submit(link=link, values={}, channel="web", submission_key=None, now=IN_WINDOW)
+        for nothing in ({}, {meter.pk: "", second.pk: "  "}):
+            with pytest.raises(services.ValidationFailed):
+                services.readings_submit(link=link, values=nothing, channel="web", submission_key=None, now=IN_WINDOW)
+        assert Reading.objects.count() == 1
+        # a meter left empty is left out
+        outcomes = services.readings_submit(
+            link=link, values={meter.pk: "1300", second.pk: ""}, channel="web", submission_key=None, now=IN_WINDOW
+        )
+        assert [o.meter_id for o in outcomes] == [meter.pk]
+        assert Reading.objects.count() == 2
+        Reading.objects.filter(period=Period(2026, 11)).delete()
         assert Reading.objects.count() == 1
 
 

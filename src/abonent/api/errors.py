@@ -2,7 +2,8 @@
 
 A problem has ``type``, ``title``, ``status``, ``detail`` and ``instance`` as in the RFC,
 plus ``code`` (stable, for programs) and, for invalid input, ``errors``: a list of
-``{"field": …, "message": …}`` saying what to fix.
+``{"field": …, "message": …}`` saying what to fix (readings of several meters add each
+meter's ``code``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from abonent.identity import contacts as identity_contacts
 from abonent.identity import external as identity_external
 from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
+from abonent.metering import services as metering
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     customers.AccountAlreadyLinked: 409,
     customers.ProofNotAccepted: 422,
     customers.SupplierChoiceRequired: 422,
+    # metering
+    metering.MeterNotFound: 404,
+    metering.ReadingNotFound: 404,
+    metering.ReadingInvalid: 422,  # every rule of a value, and a submission key used for another value
+    metering.MeterNotInService: 409,
+    metering.ReadingsNotAccepted: 409,
     DomainError: 409,
 }
 
@@ -138,6 +146,8 @@ def _message_of(error: dict[str, Any]) -> str:
         "model_type": "Ожидается объект JSON с полями",
         "model_attributes_type": "Ожидается объект JSON с полями",
         "dict_type": "Ожидается объект JSON с полями",
+        "list_type": "Ожидается список JSON",
+        "too_long": f"Слишком много элементов: не больше {ctx.get('max_length')}",
     }
     if kind == "literal_error":
         return "Допустимые значения: " + str(ctx.get("expected", "")).replace(" or ", ", ")
@@ -176,6 +186,17 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationFailed)
     def on_validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
         errors = [{"field": field, "message": m} for field, messages in exc.errors.items() for m in messages]
+        return problem_response(
+            request, status=422, code=exc.code, title="Неверные данные", detail=exc.text, errors=errors
+        )
+
+    @api.exception_handler(metering.ReadingsInvalid)
+    def on_readings_invalid(request: HttpRequest, exc: metering.ReadingsInvalid) -> HttpResponse:
+        # each meter's error with its own code, so that an app can tell a misplaced comma from a slip of a digit
+        errors = [
+            {"field": f"readings.{meter_id}.value", "message": error.text, "code": error.code}
+            for meter_id, error in exc.by_meter.items()
+        ]
         return problem_response(
             request, status=422, code=exc.code, title="Неверные данные", detail=exc.text, errors=errors
         )

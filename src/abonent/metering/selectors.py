@@ -14,11 +14,12 @@ from django.utils.translation import gettext
 from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date, supplier_terms_on
+from abonent.customers.enums import AccountStatus
 from abonent.customers.models import AccountLink
 from abonent.customers.selectors import Horizon, horizon, warning_days
 from abonent.metering.enums import MeterStatus
 from abonent.metering.models import STANDING, Meter, Reading
-from abonent.metering.services import MeterNotFound, reading_period
+from abonent.metering.services import MeterNotFound, id_valid, reading_period
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class MeterEntry:
 
     @property
     def accepts(self) -> bool:
-        return self.meter.status == MeterStatus.ACTIVE
+        return self.meter.status == MeterStatus.ACTIVE and self.meter.account.status != AccountStatus.CLOSED
 
     @property
     def step(self) -> str:
@@ -197,6 +198,8 @@ class MeterEntry:
 
     @property
     def refusal(self) -> str | None:
+        if self.meter.account.status == AccountStatus.CLOSED:
+            return gettext("Лицевой счёт закрыт: показания по нему не принимаются.")
         if self.meter.status == MeterStatus.REMOVED:
             return gettext("Счётчик снят: показания по нему не принимаются.")
         if self.meter.status == MeterStatus.FAULTY:
@@ -261,7 +264,7 @@ class MeterHistory:
 
 def meter_of_link(*, link: AccountLink, meter_id: int) -> Meter:
     """A meter of the user's linked account. Raises MeterNotFound."""
-    meter = Meter.objects.filter(account_id=link.account_id, pk=meter_id).first()
+    meter = Meter.objects.filter(account_id=link.account_id, pk=meter_id).first() if id_valid(meter_id) else None
     if meter is None:
         raise MeterNotFound()
     return meter

@@ -35,6 +35,7 @@ from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date, supplier_terms_on
+from abonent.customers.enums import AccountStatus
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.customers.services import account_number_normalize
 from abonent.identity.models import User
@@ -52,8 +53,8 @@ HISTORY = 13
 REASON_MIN_LENGTH = 5
 REASON_MAX_LENGTH = 500
 KEY_MAX_LENGTH = 64
-VALUE_MAX_LENGTH = 20
 IMPORT_MAX_LINES = 50_000
+ID_MAX = 2**63 - 1
 IMPORT_MAX_BYTES = 10 * 2**20
 
 _VALUE_RE = re.compile(r"^(\d+)(?:[.,](\d+))?$", re.ASCII)
@@ -149,6 +150,11 @@ class MeterNotInService(DomainError):
     message = _("Счётчик № {serial} {state}: показания по нему не принимаются. Обратитесь к поставщику")
 
 
+class AccountClosedForReadings(DomainError):
+    code = "account_closed"
+    message = _("Лицевой счёт {number} закрыт: показания по нему не принимаются")
+
+
 class ReadingsNotAccepted(DomainError):
     code = "readings_not_accepted"
     message = _("Поставщик «{supplier}» не принимает показания через личный кабинет")
@@ -188,10 +194,8 @@ def reading_value_parse(*, meter: Meter, text: str | Decimal | int) -> Decimal:
     cleaned = _SPACES.sub("", str(text))
     if cleaned.startswith("-") and _VALUE_RE.match(cleaned[1:]):
         raise ReadingNegative(field="value")
-    match = _VALUE_RE.match(cleaned) if len(cleaned) <= VALUE_MAX_LENGTH else None
+    match = _VALUE_RE.match(cleaned)  # linear in the length: no backtracking
     if match is None:
-        if len(cleaned) > VALUE_MAX_LENGTH and cleaned.isascii() and cleaned.replace(",", ".").count(".") <= 1:
-            raise ReadingTooManyDigits(field="value", digits=meter.digits, largest=_largest(meter))
         raise ReadingNotANumber(field="value")
     whole, decimals = match[1], (match[2] or "").rstrip("0")
     if len(whole.lstrip("0")) > meter.digits:
@@ -238,6 +242,9 @@ class Recorded:
 
     @property
     def used_for_billing(self) -> bool:
+        """The reading stands and counts for billing (False when it is kept but not used
+        because the meter's verification has expired, and for a repeat of a submission
+        whose reading has since been corrected or rejected)."""
         return self.reading.status == ReadingStatus.ACCEPTED
 
 
@@ -267,6 +274,8 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     terms = supplier_terms_on(supplier=supplier, day=entry.read_on)
     if entry.channel in (ReadingChannel.WEB, ReadingChannel.APP) and not terms.readings_allowed:
         raise ReadingsNotAccepted(supplier=supplier.short_name)
+    if meter.account.status == AccountStatus.CLOSED:
+        raise AccountClosedForReadings(number=meter.account.number)
     if meter.status != MeterStatus.ACTIVE:
         raise MeterNotInService(serial=meter.serial, state=MeterStatus(meter.status).label)
     if not meter.installed_on <= entry.read_on <= supplier_local_date(supplier=supplier, now=now):
@@ -433,9 +442,11 @@ def readings_submit(
     Nothing is stored when a meter is not this account's (MeterNotFound) or a value cannot
     be read as a reading of its meter (ReadingsInvalid, with an error per meter):
     those are mistakes in the request, not in the readings."""
+    values = {meter_id: text for meter_id, text in values.items() if not (isinstance(text, str) and not text.strip())}
     if not values:
         raise ValidationFailed({"readings": [str(_("Введите показание хотя бы одного счётчика"))]})
-    meters = {m.pk: m for m in Meter.objects.filter(account_id=link.account_id, pk__in=list(values))}
+    wanted = [meter_id for meter_id in values if id_valid(meter_id)]
+    meters = {m.pk: m for m in Meter.objects.filter(account_id=link.account_id, pk__in=wanted)}
     if missing := [meter_id for meter_id in values if meter_id not in meters]:
         raise MeterNotFound(field=f"readings.{missing[0]}.meter_id")
     parsed: dict[int, Decimal] = {}
@@ -461,8 +472,13 @@ def readings_submit(
     return outcomes
 
 
+def id_valid(value: int) -> bool:
+    """Whether ``value`` can be a row's id at all (a bigger number is not found, not an error)."""
+    return 1 <= value <= ID_MAX
+
+
 def _meter_of(link: AccountLink, meter_id: int) -> Meter:
-    meter = Meter.objects.filter(account_id=link.account_id, pk=meter_id).first()
+    meter = Meter.objects.filter(account_id=link.account_id, pk=meter_id).first() if id_valid(meter_id) else None
     if meter is None:
         raise MeterNotFound(field="meter")
     return meter
@@ -490,7 +506,7 @@ def reading_enter_by_operator(
 
     Raises MeterNotFound, MeterNotInService, ReadingInvalid (ReadingDateInvalid for a date
     in the future or before the meter was installed)."""
-    meter = Meter.objects.filter(pk=meter_id).first()
+    meter = Meter.objects.filter(pk=meter_id).first() if id_valid(meter_id) else None
     if meter is None:
         raise MeterNotFound(field="meter")
     parsed = reading_value_parse(meter=meter, text=value)
@@ -510,7 +526,7 @@ def reading_enter_by_operator(
 
 
 def _standing_locked(reading_id: int) -> Reading:
-    reading = Reading.objects.select_for_update().filter(pk=reading_id).first()
+    reading = Reading.objects.select_for_update().filter(pk=reading_id).first() if id_valid(reading_id) else None
     if reading is None:
         raise ReadingNotFound()
     if reading.status not in STANDING:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from abonent.core import clock
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import LinkProof
+from abonent.core.selectors import TermsNotSet
 from abonent.customers import selectors as customers
 from abonent.customers import services as accounts
 from abonent.customers.models import AccountLink
@@ -41,7 +42,8 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _link(request: HttpRequest, account_id: int) -> AccountLink:
+def link_or_404(request: HttpRequest, account_id: int) -> AccountLink:
+    """The user's link to the account; 404 for an account not linked to them."""
     try:
         return customers.account_link_get(user=_user(request), account_id=account_id)
     except accounts.AccountNotFound:
@@ -134,9 +136,13 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
-    link = _link(request, account_id)
+    link = link_or_404(request, account_id)
     account = link.account
     now = clock.now()
+    try:
+        readings = metering.reading_form(link=link, now=now)
+    except TermsNotSet:
+        readings = None  # the supplier has no terms yet: nothing to say about readings
     return render(
         request,
         "web/accounts/detail.html",
@@ -148,6 +154,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "links": customers.account_links_list(user=_user(request)),
             "equipment": customers.equipment_list(link=link),
             "meters": metering.meters_list(link=link, now=now),
+            "readings": readings,
             "contracts": customers.contracts_list(link=link, now=now),
         },
     )
@@ -160,7 +167,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_settings(request: HttpRequest, account_id: int) -> HttpResponse:
-    link = _link(request, account_id)
+    link = link_or_404(request, account_id)
     if request.method == "POST":
         form = AccountSettingsForm(request.POST)
     else:
@@ -192,7 +199,7 @@ def account_settings(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_POST
 def account_make_default(request: HttpRequest, account_id: int) -> HttpResponse:
     """The one-button "make it the default account" of the list."""
-    link = _link(request, account_id)
+    link = link_or_404(request, account_id)
     try:
         accounts.account_link_update(
             user=_user(request),
@@ -217,7 +224,7 @@ def account_make_default(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_unlink(request: HttpRequest, account_id: int) -> HttpResponse:
     """GET asks to confirm, POST unlinks."""
-    link = _link(request, account_id)
+    link = link_or_404(request, account_id)
     if request.method == "POST":
         try:
             accounts.account_unlink(

@@ -4,6 +4,8 @@ the field they name (:func:`form_error`)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from django import forms
@@ -15,6 +17,8 @@ from abonent.core.models import LinkProof
 from abonent.customers.selectors import LinkOption
 from abonent.identity.codes import CodeResendTooSoon
 from abonent.identity.services import TooManyAttempts
+from abonent.metering.selectors import MeterEntry
+from abonent.metering.services import ReadingsInvalid
 
 LOGIN_MAX = 254
 PASSWORD_MAX = 128
@@ -370,6 +374,88 @@ class AccountSettingsForm(PortalForm):
         help_text=_("Его страница откроется сразу после входа в кабинет."),
         required=False,
     )
+
+
+# --- Meter readings -------------------------------------------------------------------
+
+#: The field of a meter's value is ``meter_<id>``; a POST may name any id.
+_READING_FIELD = re.compile(r"^meter_([0-9]+)$", re.ASCII)
+
+
+def reading_field(meter_id: int) -> str:
+    return f"meter_{meter_id}"
+
+
+def _reading_hint(decimals: int) -> str:
+    if decimals == 0:
+        return str(_("Только целые кубометры, например 1234."))
+    example = "1234," + "567"[:decimals]
+    return str(_("Цифры со счётчика, например %(example)s. Дробную часть можно не вводить.") % {"example": example})
+
+
+class ReadingsForm(PortalForm):
+    """The readings of an account's meters: a field ``meter_<id>`` for each meter that takes
+    readings, and the key of this submission, made when the form is shown, so that the same
+    form sent twice (a double click, a resent POST) stores one reading.
+
+    The values are read by the domain (``readings_submit``); the form only collects them.
+    Each input carries what the page's script needs to show the consumption as the person
+    types: the value it is measured from and the meter's digits and decimals."""
+
+    submission_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, entries: list[MeterEntry], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries = entries
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4().hex
+        for entry in entries:
+            if not entry.accepts:
+                continue
+            meter = entry.meter
+            self.fields[reading_field(meter.pk)] = forms.CharField(
+                label=str(meter),
+                required=False,
+                help_text=_reading_hint(meter.decimals),
+                widget=forms.TextInput(
+                    attrs={
+                        "class": "field__input field__input--digits reading__input",
+                        "inputmode": "decimal",
+                        "autocomplete": "off",
+                        "spellcheck": "false",
+                        "data-base": f"{entry.base_value:f}",
+                        "data-digits": str(meter.digits),
+                        "data-decimals": str(meter.decimals),
+                    }
+                ),
+            )
+
+    @property
+    def rows(self) -> list[tuple[MeterEntry, BoundField | None]]:
+        """Each meter with the field of its value (None for a meter that takes no readings)."""
+        return [(entry, self[reading_field(entry.meter.pk)] if entry.accepts else None) for entry in self.entries]
+
+    @property
+    def values(self) -> dict[int, str]:
+        """Every meter's value that was sent, empty ones left out. A meter this form does not
+        show is passed on too: whether it is the account's is the domain's to say."""
+        values: dict[int, str] = {}
+        for name in self.data:
+            match = _READING_FIELD.match(name)
+            text = str(self.data.get(name) or "").strip()
+            if match and text:
+                values[int(match[1])] = text
+        return values
+
+    def readings_error(self, exc: DomainError) -> int:
+        """Each meter's error next to its field (above the form for a meter that has none),
+        any other error above the form."""
+        if not isinstance(exc, ReadingsInvalid):
+            return form_error(self, exc)
+        for meter_id, error in exc.by_meter.items():
+            name = reading_field(meter_id)
+            self.add_error(name if name in self.fields else None, error.text)
+        return 200
 
 
 def form_error(form: forms.Form, exc: DomainError, *, field: str | None = "") -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import accounts, auth, profile, views
+from abonent.web import accounts, auth, profile, readings, views
 
 app_name = "web"
 
@@ -27,6 +27,10 @@ urlpatterns = [
     path("accounts/<int:account_id>/settings/", accounts.account_settings, name="account_settings"),
     path("accounts/<int:account_id>/default/", accounts.account_make_default, name="account_default"),
     path("accounts/<int:account_id>/unlink/", accounts.account_unlink, name="account_unlink"),
+    # meter readings
+    path("accounts/<int:account_id>/readings/", readings.readings, name="readings"),
+    path("accounts/<int:account_id>/readings/sent/", readings.readings_sent, name="readings_sent"),
+    path("accounts/<int:account_id>/meters/<int:meter_id>/", readings.meter_history, name="meter_history"),
     # the profile
     path("profile/", profile.profile, name="profile"),
     path("profile/phone/", profile.contact_change, {"kind": "phone"}, name="profile_phone"),
