@@ -10,7 +10,7 @@ def perms(name: str) -> set[str]:
     return set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
 
 
-def test_operator_sees_but_does_not_change_only_unlinks() -> None:
+def test_operator_sees_unlinks_and_works_with_readings() -> None:
     assert perms(OPERATOR) == {
         "view_personalaccount",
         "view_gasequipment",
@@ -24,6 +24,8 @@ def test_operator_sees_but_does_not_change_only_unlinks() -> None:
         "view_linkattempt",
         "view_auditrecord",
         "delete_accountlink",  # unlinking a user with a reason, on the back office's unlink page
+        "add_reading",  # entering and importing readings, on the back office's reading pages
+        "change_reading",  # accepting and rejecting readings, on the back office's review pages
     }
 
 

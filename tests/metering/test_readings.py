@@ -530,7 +530,7 @@ class TestOperators:
             (Decimal("1100"), Decimal("60")),
         ]
 
-    def test_zero_for_months_is_flagged_and_can_be_confirmed(self, link: AccountLink, operator: User) -> None:
+    def test_zero_for_months_is_flagged_and_can_be_confirmed_once(self, link: AccountLink, operator: User) -> None:
         meter = meter_make(account=link.account, serial="6")
         _standing(meter, Period(2026, 8), "500", "12")
         _standing(meter, Period(2026, 9), "500", "0")
@@ -538,6 +538,12 @@ class TestOperators:
         zero = _submit(link, meter, "500").reading
         assert zero.review == ReviewReason.ZERO
         services.reading_review_confirm(operator=operator, reading_id=zero.pk, now=IN_WINDOW)
+        with pytest.raises(
+            services.ReadingAlreadyReviewed, match=r"Показание уже проверено: Ольга Смирнова, 20\.11\.2026 09:00 UTC"
+        ):
+            services.reading_review_confirm(operator=operator, reading_id=zero.pk, now=IN_WINDOW)
+        with pytest.raises(services.RejectionReasonTooLong):
+            services.reading_reject(operator=operator, reading_id=zero.pk, reason="x" * 501, now=IN_WINDOW)
         zero.refresh_from_db()
         assert (zero.status, zero.reviewed_by) == (ReadingStatus.ACCEPTED, operator)
         assert list(readings_to_review()) == []
@@ -615,8 +621,22 @@ class TestImport:
         assert self._import(operator, text, encoding="cp1251").applied
         with pytest.raises(services.ImportFileInvalid, match="нет столбцов"):
             self._import(operator, "a;b;c\n1;2;3\n")
-        with pytest.raises(services.ImportFileInvalid):
-            self._import(operator, "")
+        assert self._import(operator, text.replace("1300", "1301"), encoding="utf-16").applied
+        for bad, message in [
+            ("", "Файл пуст"),
+            ("supplier;account;serial;value;date\n", "только заголовок"),
+            ('supplier;account;serial;value;date\n"' + "x" * 200_000 + "\n", "Строка 2 не читается как CSV"),
+        ]:
+            with pytest.raises(services.ImportFileInvalid, match=message):
+                self._import(operator, bad)
+        with pytest.raises(services.ImportFileInvalid, match="сохраните его из таблицы как CSV"):
+            services.readings_import(
+                operator=operator,
+                content=b"PK\x03\x04\x00\x00",
+                mode=services.ImportMode.WHOLE,
+                dry_run=False,
+                now=IN_WINDOW,
+            )
         with pytest.raises(services.ImportFileInvalid):
             services.readings_import(
                 operator=operator,

@@ -12,12 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.services import supplier_terms_add_statutory
 from abonent.identity.models import User
-from abonent.metering.models import Meter, Reading
 from abonent.notifications.models import Delivery, OutboxMessage
 
 admin.site.site_header = _("Абонент — бэк-офис")
 admin.site.site_title = _("Бэк-офис")
 admin.site.index_title = _("Работа с абонентами")
+#: The index starts with the day's work: the readings to review, the import of readings.
+admin.site.index_template = "backoffice/index.html"
 
 
 class SupplierTermsInline(admin.TabularInline):
@@ -63,25 +64,6 @@ class SupplierTermsAdmin(admin.ModelAdmin):
         "reading_window_end_day",
     ]
     list_filter = ["supplier"]
-
-
-@admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
-    list_display = ["serial", "model", "account", "verification_due_on", "status"]
-    search_fields = ["=serial", "=account__number"]
-    list_select_related = ["account"]
-    raw_id_fields = ["account"]
-    show_full_result_count = False
-
-
-@admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):
-    list_display = ["meter", "period", "value", "submitted_at", "channel", "status"]
-    list_filter = ["channel", "status"]
-    search_fields = ["=meter__serial", "=meter__account__number"]
-    list_select_related = ["meter"]
-    raw_id_fields = ["meter"]
-    show_full_result_count = False
 
 
 @admin.register(OutboxMessage)

@@ -152,10 +152,39 @@ def words_search(
 
 
 class MeterInline(admin.TabularInline):
+    """The account's meters, each with links to its readings and to entering one (for those
+    allowed to see readings and to enter them)."""
+
     model = Meter
     extra = 0
     fields = ["serial", "model", "installed_on", "verification_due_on", "status"]
+    readonly_fields = ["readings_link", "enter_reading_link"]
     show_change_link = True
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        fields = list(super().get_fields(request, obj))
+        if request.user.has_perm("metering.view_reading"):
+            fields.append("readings_link")
+        if request.user.has_perm("metering.add_reading"):  # the entry page's permission
+            fields.append("enter_reading_link")
+        return fields
+
+    @admin.display(description=_("показания"))
+    def readings_link(self, obj: Meter) -> str:
+        if obj.pk is None:
+            return ""
+        url = f"{reverse('admin:metering_reading_changelist')}?{urlencode({'meter__id__exact': obj.pk})}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Показания"))
+
+    @admin.display(description="")
+    def enter_reading_link(self, obj: Meter) -> str:
+        if obj.pk is None:
+            return ""
+        url = reverse("admin:metering_meter_reading_enter", args=[obj.pk])
+        back = reverse("admin:customers_personalaccount_change", args=[obj.account_id])
+        return format_html(
+            '<a href="{}?{}" class="addlink">{}</a>', url, urlencode({"next": back}), gettext("Ввести показание")
+        )
 
 
 class EquipmentInline(admin.TabularInline):

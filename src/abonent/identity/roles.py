@@ -3,6 +3,9 @@
 - Оператор: sees accounts, meters, readings, contracts, deletion requests, the users linked
   to an account and the tries to link it, the audit log; unlinks a user from an account
   with a reason (``delete_accountlink``, used by the back office's unlink page only);
+  enters readings on a subscriber's behalf and imports them from a file (``add_reading``),
+  accepts flagged readings and rejects readings with a reason (``change_reading``) — through
+  the back office's reading pages only: the generic forms never change a reading;
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests.
@@ -23,10 +26,13 @@ _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "rea
 _DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity"]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
+#: Every operator enters and imports readings, reviews flagged ones and rejects a wrong one.
+_READINGS = [("add", "reading"), ("change", "reading")]
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
+    + _READINGS
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS

@@ -39,6 +39,7 @@ class Meter(models.Model):
     class Meta:
         verbose_name = _("прибор учёта")
         verbose_name_plural = _("приборы учёта")
+        indexes = [models.Index(fields=["serial"], name="meter_serial")]
         constraints = [
             models.UniqueConstraint(fields=["account", "serial"], name="meter_serial_unique_per_account"),
             models.CheckConstraint(condition=Q(digits__gte=4) & Q(digits__lte=9), name="meter_digits_range"),
@@ -125,4 +126,5 @@ class Reading(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.meter.serial}: {self.value} за {self.period}"
+        value = f"{self.value.normalize():f}".replace(".", ",")
+        return f"№ {self.meter.serial}: {value} м³ за {self.period.label()}"

@@ -15,6 +15,7 @@ reading it made, and a value equal to the one standing for the period changes no
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import enum
@@ -22,7 +23,7 @@ import hashlib
 import io
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -162,7 +163,17 @@ class ReadingsNotAccepted(DomainError):
 
 class ReadingNotStanding(DomainError):
     code = "reading_not_standing"
-    message = _("Показание уже заменено или отклонено: отклонить можно только действующее")
+    message = _("Показание уже заменено исправленным или отклонено: решение по нему не требуется")
+
+
+class ReadingAlreadyReviewed(DomainError):
+    code = "reading_already_reviewed"
+    message = _("Показание уже проверено: {who}, {at}")
+
+
+class RejectionReasonTooLong(DomainError):
+    code = "rejection_reason_too_long"
+    message = _("Причина отклонения — не длиннее {max} символов")
 
 
 class ReadingsInvalid(ValidationFailed):
@@ -251,11 +262,11 @@ class Recorded:
 @dataclass(frozen=True)
 class _Entry:
     meter_id: int
-    value: Decimal
+    value: str | Decimal | int  # as written: parsed by the rules of the meter once it is locked
     read_on: dt.date
     channel: str
     key: str | None
-    user: User | None
+    user_id: int | None
     operator_name: str = ""
     ip: str | None = None
     checks_next: bool = False  # a reading entered for an earlier period must not exceed a later one
@@ -267,9 +278,10 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     meters = Meter.objects.select_for_update(of=("self",)).select_related("account__supplier")
     if account_id is not None:
         meters = meters.filter(account_id=account_id)
-    meter = meters.filter(pk=entry.meter_id).first()
+    meter = meters.filter(pk=entry.meter_id).first() if id_valid(entry.meter_id) else None
     if meter is None:
         raise MeterNotFound(field="meter")
+    value = reading_value_parse(meter=meter, text=entry.value)
     supplier = meter.account.supplier
     terms = supplier_terms_on(supplier=supplier, day=entry.read_on)
     if entry.channel in (ReadingChannel.WEB, ReadingChannel.APP) and not terms.readings_allowed:
@@ -285,13 +297,13 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     if entry.key is not None:
         seen = meter.readings.filter(submission_key=entry.key).first()
         if seen is not None:
-            if seen.value != entry.value:
+            if seen.value != value:
                 raise SubmissionKeyReused(field="value")
             return Recorded(reading=seen, created=False)
 
     standing = list(meter.readings.filter(status__in=STANDING, period__lte=period).order_by("-period")[: HISTORY + 1])
     current = standing[0] if standing and standing[0].period == period else None
-    if current is not None and current.value == entry.value:
+    if current is not None and current.value == value:
         return Recorded(reading=current, created=False)
     history = standing[1:] if current is not None else standing
     previous = history[0] if history else None
@@ -300,7 +312,7 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     base = previous.value if previous is not None else meter.initial_value
     base_period = previous.period if previous is not None else Period.of(meter.installed_on)
     months = max(period.months_since(base_period), 1)
-    consumption = entry.value - base
+    consumption = value - base
     review = ""
     if consumption < 0:
         if not terms.rollover_allowed:
@@ -316,7 +328,7 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
         raise ReadingZeroConsumption(field="value", previous=_m3(base))
     if entry.checks_next:
         later = meter.readings.filter(status__in=STANDING, period__gt=period).order_by("period").first()
-        if later is not None and later.value < entry.value and not terms.rollover_allowed:
+        if later is not None and later.value < value and not terms.rollover_allowed:
             raise ReadingAboveNext(field="value", next=_m3(later.value), period=later.period.label())
     if not review:
         review = _review(history, consumption=consumption, months=months)
@@ -328,12 +340,12 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     reading = Reading.objects.create(
         meter=meter,
         period=period,
-        value=entry.value,
+        value=value,
         consumption=consumption,
         read_on=entry.read_on,
         submitted_at=now,
         channel=entry.channel,
-        submitted_by=entry.user,
+        submitted_by_id=entry.user_id,
         operator_name=entry.operator_name,
         status=status,
         submission_key=entry.key or uuid.uuid4().hex,
@@ -342,7 +354,7 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     )
     audit_record(
         at=now,
-        actor_id=entry.user.pk if entry.user else None,
+        actor_id=entry.user_id,
         channel=entry.channel,
         action="reading_correct" if current is not None else "reading_submit",
         object_type="reading",
@@ -352,7 +364,7 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
             "account": meter.account.number,
             "meter": meter.serial,
             "period": str(period),
-            "value": str(entry.value),
+            "value": str(value),
             "status": status.value,
         },
         ip=entry.ip,
@@ -410,10 +422,8 @@ def reading_submit(
 
     Raises MeterNotFound (not this account's meter), MeterNotInService, ReadingsNotAccepted,
     ReadingInvalid and its subclasses (what is wrong with the value)."""
-    meter = _meter_of(link, meter_id)
-    parsed = reading_value_parse(meter=meter, text=value)
     today = supplier_local_date(supplier=link.account.supplier, now=now)
-    entry = _Entry(meter.pk, parsed, today, channel, _key(submission_key), link.user, ip=ip)
+    entry = _Entry(meter_id, value, today, channel, _key(submission_key), link.user_id, ip=ip)
     with transaction.atomic():
         return _record(entry, now=now, account_id=link.account_id)
 
@@ -463,7 +473,7 @@ def readings_submit(
     outcomes = []
     for meter_id, value in parsed.items():
         meter_key = _key(f"{key}:{meter_id}") if key is not None else None
-        entry = _Entry(meter_id, value, today, channel, meter_key, link.user, ip=ip)
+        entry = _Entry(meter_id, value, today, channel, meter_key, link.user_id, ip=ip)
         try:
             with transaction.atomic():
                 outcomes.append(MeterOutcome(meter_id, recorded=_record(entry, now=now, account_id=link.account_id)))
@@ -475,13 +485,6 @@ def readings_submit(
 def id_valid(value: int) -> bool:
     """Whether ``value`` can be a row's id at all (a bigger number is not found, not an error)."""
     return 1 <= value <= ID_MAX
-
-
-def _meter_of(link: AccountLink, meter_id: int) -> Meter:
-    meter = Meter.objects.filter(account_id=link.account_id, pk=meter_id).first() if id_valid(meter_id) else None
-    if meter is None:
-        raise MeterNotFound(field="meter")
-    return meter
 
 
 # --- Operators ------------------------------------------------------------------------
@@ -506,17 +509,13 @@ def reading_enter_by_operator(
 
     Raises MeterNotFound, MeterNotInService, ReadingInvalid (ReadingDateInvalid for a date
     in the future or before the meter was installed)."""
-    meter = Meter.objects.filter(pk=meter_id).first() if id_valid(meter_id) else None
-    if meter is None:
-        raise MeterNotFound(field="meter")
-    parsed = reading_value_parse(meter=meter, text=value)
     entry = _Entry(
-        meter.pk,
-        parsed,
+        meter_id,
+        value,
         read_on,
         ReadingChannel.OPERATOR,
         None,
-        operator,
+        operator.pk,
         operator_name=operator_name(operator),
         ip=ip,
         checks_next=True,
@@ -538,15 +537,17 @@ def reading_reject(*, operator: User, reading_id: int, reason: str, now: dt.date
     """An operator rejects a reading that stands, saying why; the subscriber sees the
     reason in the meter's history and the period is left with no reading.
 
-    Raises ReadingNotFound, ReadingNotStanding, RejectionReasonRequired."""
+    Raises ReadingNotFound, ReadingNotStanding, RejectionReasonRequired, RejectionReasonTooLong."""
     reason = " ".join(reason.split())
     if len(reason) < REASON_MIN_LENGTH:
         raise RejectionReasonRequired(field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise RejectionReasonTooLong(field="reason", max=REASON_MAX_LENGTH)
     with transaction.atomic():
         reading = _standing_locked(reading_id)
         before = reading.status
         reading.status = ReadingStatus.REJECTED
-        reading.rejection_reason = reason[:REASON_MAX_LENGTH]
+        reading.rejection_reason = reason
         reading.reviewed_at, reading.reviewed_by = now, operator
         reading.save(update_fields=["status", "rejection_reason", "reviewed_at", "reviewed_by"])
         audit_record(
@@ -566,9 +567,14 @@ def reading_reject(*, operator: User, reading_id: int, reason: str, now: dt.date
 def reading_review_confirm(*, operator: User, reading_id: int, now: dt.datetime, ip: str | None = None) -> Reading:
     """An operator has looked at a flagged reading and lets it stand.
 
-    Raises ReadingNotFound, ReadingNotStanding."""
+    Raises ReadingNotFound, ReadingNotStanding, ReadingAlreadyReviewed."""
     with transaction.atomic():
         reading = _standing_locked(reading_id)
+        if reading.reviewed_at is not None:
+            raise ReadingAlreadyReviewed(
+                who=operator_name(reading.reviewed_by) if reading.reviewed_by else "—",
+                at=f"{reading.reviewed_at:%d.%m.%Y %H:%M} UTC",
+            )
         reading.reviewed_at, reading.reviewed_by = now, operator
         reading.save(update_fields=["reviewed_at", "reviewed_by"])
         audit_record(
@@ -646,12 +652,22 @@ class _Rollback(Exception):
 
 
 def _decode(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1251"):
+    """UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's «Юникод-текст»), else
+    Windows-1251; a file with NUL bytes in it is not text (e.g. an Excel workbook)."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return content.decode(encoding)
+            return content.decode("utf-16")
         except UnicodeDecodeError:
-            continue
-    raise ImportFileInvalid(_("Файл не в кодировке UTF-8 или Windows-1251"))
+            pass
+    elif b"\x00" not in content:
+        for encoding in ("utf-8-sig", "cp1251"):
+            try:
+                return content.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise ImportFileInvalid(
+        _("Файл не читается как текст CSV в кодировке UTF-8, UTF-16 или Windows-1251: сохраните его из таблицы как CSV")
+    )
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -674,14 +690,19 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def _rows(content: bytes) -> Iterable[tuple[int, list[str]]]:
+def _rows(content: bytes) -> list[tuple[int, list[str]]]:
+    """The file's rows that are not blank, with their line numbers. Raises ImportFileInvalid."""
     text = _decode(content)
     first = text.split("\n", 1)[0]
     delimiter = max(";,\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            yield reader.line_num, row
+    try:
+        return [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise ImportFileInvalid(
+            _("Строка %(line)s не читается как CSV (%(error)s): проверьте кавычки")
+            % {"line": reader.line_num, "error": exc}
+        ) from None
 
 
 def _line_error(number: int, message: str | Promise) -> ImportLine:
@@ -696,6 +717,7 @@ def readings_import(
     dry_run: bool,
     now: dt.datetime,
     file_name: str = "",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Readings from a CSV file with the columns supplier, account, serial, value, date
     (UTF-8 or Windows-1251; separated by ``;``, ``,`` or tabs; dates as 05.11.2026 or
@@ -703,15 +725,17 @@ def readings_import(
     in the order of the file. A dry run applies nothing; otherwise in mode WHOLE the file is
     applied only when every line is valid, in mode VALID_LINES the valid lines are applied —
     either way in one transaction, never half. The same file imported again records nothing
-    new. Raises ImportFileInvalid (no header, missing columns, wrong encoding, too long)."""
+    new. ``progress(done, total)`` is called after each line. Raises ImportFileInvalid (no
+    header, missing columns, no lines, not text, broken quoting, too long)."""
     if len(content) > IMPORT_MAX_BYTES:
         raise ImportFileInvalid(_("Файл больше %(mb)s МБ: разделите его") % {"mb": IMPORT_MAX_BYTES // 2**20})
-    rows = iter(_rows(content))
-    header = next(rows, None)
-    if header is None:
+    rows = _rows(content)
+    if not rows:
         raise ImportFileInvalid(_("Файл пуст"))
-    columns = _columns(header[1])
-    lines = list(rows)
+    columns = _columns(rows[0][1])
+    lines = rows[1:]
+    if not lines:
+        raise ImportFileInvalid(_("В файле нет строк с показаниями: только заголовок"))
     if len(lines) > IMPORT_MAX_LINES:
         raise ImportFileInvalid(_("В файле больше %(max)s строк: разделите его") % {"max": IMPORT_MAX_LINES})
     digest = hashlib.sha256(content).hexdigest()
@@ -720,8 +744,10 @@ def readings_import(
     suppliers: dict[str, Supplier | None] = {}
     try:
         with transaction.atomic():
-            for number, row in lines:
+            for done, (number, row) in enumerate(lines, start=1):
                 report.lines.append(_import_line(number, row, columns, operator, digest, now, seen, suppliers))
+                if progress is not None:
+                    progress(done, len(lines))
             wanted = not dry_run and (mode == ImportMode.VALID_LINES or not report.errors)
             if not wanted:
                 raise _Rollback()
@@ -800,7 +826,7 @@ def _import_line(
             read_on,
             ReadingChannel.IMPORT,
             key,
-            operator,
+            operator.pk,
             operator_name=operator_name(operator),
             checks_next=True,
         )
