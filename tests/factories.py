@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from abonent.core.models import Supplier
+from abonent.core.periods import Period
 from abonent.customers.models import PersonalAccount
 from abonent.customers.pins import pin_hash
-from abonent.metering.models import Meter
+from abonent.metering.enums import ReadingChannel
+from abonent.metering.models import Meter, Reading
 
 
 def account_make(
@@ -44,3 +46,16 @@ def meter_make(*, account: PersonalAccount, serial: str = "0412345", **fields: A
         **fields,
     }
     return Meter.objects.create(account=account, serial=serial, **values)
+
+
+def reading_make(meter: Meter, period: Period, value: str, consumption: str | None = None, **fields: Any) -> Reading:
+    """A reading on record, as the subscriber sent it in the window of ``period``."""
+    values: dict[str, Any] = {
+        "consumption": Decimal(consumption) if consumption is not None else None,
+        "read_on": period.day(20),
+        "submitted_at": dt.datetime(period.year, period.month, 20, 9, tzinfo=dt.UTC),
+        "channel": ReadingChannel.WEB,
+        "submission_key": f"seed-{period}-{value}",
+        **fields,
+    }
+    return Reading.objects.create(meter=meter, period=period, value=Decimal(value), **values)

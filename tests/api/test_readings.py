@@ -24,6 +24,7 @@ from abonent.metering.models import Meter, Reading
 from tests.api.conftest import IP, Api, FakeClock, Subscriber, problem
 from tests.conftest import SUPPLIER_MOSCOW
 from tests.factories import account_make, meter_make
+from tests.factories import reading_make as standing
 from tests.web.identity import user_make
 
 pytestmark = pytest.mark.django_db
@@ -72,19 +73,6 @@ def meter(account: PersonalAccount) -> Meter:
     meter = meter_make(account=account, initial_value=Decimal("3.2"))
     standing(meter, Period(2026, 10), "1234.5", "1231.3")
     return meter
-
-
-def standing(meter: Meter, period: Period, value: str, consumption: str | None = None) -> Reading:
-    return Reading.objects.create(
-        meter=meter,
-        period=period,
-        value=Decimal(value),
-        consumption=Decimal(consumption) if consumption is not None else None,
-        read_on=period.day(20),
-        submitted_at=dt.datetime(period.year, period.month, 20, 9, tzinfo=dt.UTC),
-        channel=ReadingChannel.WEB,
-        submission_key=f"seed-{period}",
-    )
 
 
 def terms(supplier: Supplier, **changes: object) -> None:

@@ -28,6 +28,7 @@ from abonent.metering.enums import MeterStatus, ReadingChannel, ReadingStatus, R
 from abonent.metering.models import Meter, Reading
 from tests.conftest import SUPPLIER_MOSCOW
 from tests.factories import account_make, meter_make
+from tests.factories import reading_make as standing
 
 pytestmark = pytest.mark.django_db
 
@@ -59,20 +60,6 @@ def staff(role: str | None, username: str = "op", *, permissions: tuple[str, ...
     client = Client(REMOTE_ADDR=OPERATOR_IP, **options)
     client.force_login(member)
     return client
-
-
-def standing(meter: Meter, period: Period, value: str, consumption: str | None = None) -> Reading:
-    """A reading on record, as the subscriber sent it in the window of ``period``."""
-    return Reading.objects.create(
-        meter=meter,
-        period=period,
-        value=Decimal(value),
-        consumption=Decimal(consumption) if consumption is not None else None,
-        read_on=period.day(20),
-        submitted_at=dt.datetime(period.year, period.month, 20, 9, tzinfo=dt.UTC),
-        channel=ReadingChannel.WEB,
-        submission_key=f"seed-{period}",
-    )
 
 
 def flagged_high(meter: Meter, operator: User) -> Reading:

@@ -17,6 +17,7 @@ from abonent.metering.enums import MeterStatus, ReadingChannel, ReadingStatus, R
 from abonent.metering.models import Meter, Reading
 from abonent.metering.selectors import WindowState, reading_form, reading_window, readings_history, readings_to_review
 from tests.factories import account_make, meter_make
+from tests.factories import reading_make as _standing
 from tests.web.identity import user_make
 
 pytestmark = pytest.mark.django_db
@@ -47,19 +48,6 @@ def meter(link: AccountLink) -> Meter:
     meter = meter_make(account=link.account, initial_value=Decimal("3.2"))
     _standing(meter, Period(2026, 10), "1234.5")
     return meter
-
-
-def _standing(meter: Meter, period: Period, value: str, consumption: str | None = None) -> Reading:
-    return Reading.objects.create(
-        meter=meter,
-        period=period,
-        value=Decimal(value),
-        consumption=Decimal(consumption) if consumption is not None else None,
-        read_on=period.day(20),
-        submitted_at=dt.datetime(period.year, period.month, 20, 9, tzinfo=dt.UTC),
-        channel=ReadingChannel.WEB,
-        submission_key=f"seed-{period}",
-    )
 
 
 def _terms(supplier: Supplier, **changes: object) -> None:

@@ -20,7 +20,7 @@ from abonent.identity.models import User
 from abonent.metering import services
 from abonent.metering.enums import MeterStatus, ReadingChannel, ReadingStatus
 from abonent.metering.models import Meter, Reading
-from tests.factories import account_make, meter_make
+from tests.factories import account_make, meter_make, reading_make
 from tests.web.html import heading_levels, headings_in_order, inline_code
 from tests.web.identity import IP, NOW, PASSWORD, PHONE, Browser, Clock, user_make
 
@@ -43,17 +43,6 @@ def link_make(user: User, account: PersonalAccount) -> AccountLink:
     return AccountLink.objects.create(
         user=user, account=account, proof=LinkProof.PIN, channel="web", linked_at=NOW - dt.timedelta(days=1)
     )
-
-
-def reading_make(meter: Meter, period: Period, value: str, **fields: object) -> Reading:
-    values: dict[str, object] = {
-        "read_on": period.day(20),
-        "submitted_at": dt.datetime(period.year, period.month, 20, 7, 30, tzinfo=dt.UTC),
-        "channel": ReadingChannel.WEB,
-        "submission_key": f"seed-{period}-{value}",
-        **fields,
-    }
-    return Reading.objects.create(meter=meter, period=period, value=Decimal(value), **values)
 
 
 @pytest.fixture
