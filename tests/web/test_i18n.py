@@ -35,6 +35,7 @@ H1_EN = '<h1 id="hero-title">Customer portal for gas consumers</h1>'
 class Entry:
     msgid: str = ""
     msgstr: str = ""
+    msgctxt: str | None = None
     flags: set[str] = field(default_factory=set)
     obsolete: bool = False
 
@@ -50,8 +51,8 @@ def _unquote(text: str) -> str:
 
 
 def parse_po(text: str) -> list[Entry]:
-    """The entries of a .po file without plural forms or contexts (this project uses neither):
-    enough to check a catalog without polib. An entry ends at a blank line or where the next
+    """The entries of a .po file, with their contexts, without plural forms (this project uses
+    none): enough to check a catalog without polib. An entry ends at a blank line or where the next
     one's comments or msgid begin; obsolete entries (#~) are kept, marked."""
     entries: list[Entry] = []
     entry = Entry()
@@ -66,7 +67,7 @@ def parse_po(text: str) -> list[Entry]:
     for raw in text.splitlines():
         obsolete = raw.startswith("#~")
         line = raw[2:].lstrip() if obsolete else raw
-        if target == "msgstr" and (line.startswith(("#", "msgid ")) or obsolete != entry.obsolete):
+        if target == "msgstr" and (line.startswith(("#", "msgid ", "msgctxt ")) or obsolete != entry.obsolete):
             flush()
         if not line.strip():
             flush()
@@ -74,6 +75,8 @@ def parse_po(text: str) -> list[Entry]:
             entry.flags |= {flag.strip() for flag in line[2:].split(",")}
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            target, entry.msgctxt = "msgctxt", _unquote(line[8:])
         elif line.startswith("msgid "):
             target, entry.msgid, entry.obsolete = "msgid", _unquote(line[6:]), obsolete
         elif line.startswith("msgstr "):
@@ -143,7 +146,10 @@ def test_the_compiled_catalog_matches_the_source() -> None:
     with EN_MO.open("rb") as fp:
         compiled = gettext.GNUTranslations(fp)
 
-    stale = [e.msgid for e in en_messages() if compiled.gettext(e.msgid) != e.msgstr]
+    def translated(e: Entry) -> str:
+        return compiled.gettext(e.msgid) if e.msgctxt is None else compiled.pgettext(e.msgctxt, e.msgid)
+
+    stale = [e.msgid for e in en_messages() if translated(e) != e.msgstr]
 
     assert stale == [], "run: msgfmt --check -o django.mo django.po in src/abonent/locale/en/LC_MESSAGES"
 
@@ -181,8 +187,8 @@ def test_the_catalog_has_every_message_of_the_source(
     call_command("makemessages", locale=["en"], verbosity=0)
 
     fresh_po = tmp_path / "out" / "locale" / "en" / "LC_MESSAGES" / "django.po"
-    fresh = {e.msgid for e in parse_po(fresh_po.read_text("utf-8")) if e.msgid}
-    committed = {e.msgid for e in en_messages()}
+    fresh = {(e.msgctxt or "", e.msgid) for e in parse_po(fresh_po.read_text("utf-8")) if e.msgid}
+    committed = {(e.msgctxt or "", e.msgid) for e in en_messages()}
     assert sorted(fresh - committed) == [], "run makemessages -l en and translate the new messages"
     assert sorted(committed - fresh) == [], "run makemessages -l en to drop the messages the source no longer has"
 

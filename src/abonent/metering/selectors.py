@@ -274,7 +274,11 @@ def readings_history(*, link: AccountLink, meter_id: int) -> MeterHistory:
     """Every reading of a meter of the user's linked account over its whole life, newest
     first, corrected and rejected ones too. Raises MeterNotFound."""
     meter = meter_of_link(link=link, meter_id=meter_id)
-    readings = list(meter.readings.select_related("replaces").order_by("period", "submitted_at", "pk"))
+    readings = list(meter.readings.order_by("period", "submitted_at", "pk"))
+    by_id = {reading.pk: reading for reading in readings}
+    for reading in readings:
+        if reading.replaces_id is not None:
+            reading.replaces = by_id.get(reading.replaces_id)  # the same meter's: no second query
     capacity = Decimal(10) ** meter.digits
     base_by_period: dict[Period, Decimal] = {}
     last_standing = meter.initial_value

@@ -115,6 +115,13 @@ class ReadingBelowPrevious(ReadingInvalid):
     )
 
 
+class ReadingBelowInitial(ReadingBelowPrevious):
+    message = _(
+        "Показание меньше того, что счётчик показывал при установке ({previous} м³). Проверьте цифры до запятой; "
+        "если счётчик заменён, сообщите поставщику"
+    )
+
+
 class ReadingAboveNext(ReadingInvalid):
     code = "reading_above_next"
     message = _("Показание больше следующего, уже принятого ({next} м³ за {period})")
@@ -316,9 +323,9 @@ def _record(entry: _Entry, *, now: dt.datetime, account_id: int | None = None) -
     review = ""
     if consumption < 0:
         if not terms.rollover_allowed:
-            raise ReadingBelowPrevious(
-                field="value", previous=_m3(base), period=base_period.label() if previous else _("установку")
-            )
+            if previous is None:
+                raise ReadingBelowInitial(field="value", previous=_m3(base))
+            raise ReadingBelowPrevious(field="value", previous=_m3(base), period=base_period.label())
         consumption += capacity
         review = ReviewReason.DROP
     largest = terms.max_monthly_consumption * months

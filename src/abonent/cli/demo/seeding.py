@@ -322,6 +322,8 @@ def seed_run(
                     done=functools.partial(on_progress, len(indices)) if on_progress else None,
                 )
 
+    if writer.postgres and any(created[table.key] for table in TABLES):
+        writer.analyze()  # the planner's statistics of tables that grew by millions of rows at once
     reports = []
     for plan, target, (supplier, new) in zip(plans, targets, suppliers, strict=True):
         terms = supplier_terms_on(supplier=supplier, day=today)
