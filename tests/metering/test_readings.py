@@ -259,7 +259,7 @@ class TestRules:
             account=link.account, serial="79", initial_value=Decimal("3.2"), installed_on=dt.date(2026, 9, 1)
         )
         assert _submit(link, meter, "100").reading.consumption == Decimal("96.8")
-        with pytest.raises(services.ReadingBelowPrevious, match="за установку"):
+        with pytest.raises(services.ReadingBelowInitial, match=r"при установке \(50 м³\)"):
             _submit(link, meter_make(account=link.account, serial="80", initial_value=Decimal("50")), "10")
 
     def test_past_verification_kept_flagged_not_used(self, link: AccountLink, meter: Meter) -> None:
