@@ -82,6 +82,7 @@ class TestFormatRubles:
             ("1000000", "1\u202f000\u202f000,00\u00a0₽"),
             ("-1500.5", "\u22121\u202f500,50\u00a0₽"),
             ("0.005", "0,01\u00a0₽"),
+            ("-0.004", "0,00\u00a0₽"),
         ],
     )
     def test_formats_the_russian_way(self, value: str, expected: str) -> None:
@@ -89,3 +90,23 @@ class TestFormatRubles:
 
     def test_without_sign(self) -> None:
         assert money.format_rubles("12.3", sign=False) == "12,30"
+
+
+class TestFormatNumber:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            ("1234.500", "1\u202f234,5"),
+            ("0.000", "0"),
+            ("-0", "0"),
+            (12, "12"),
+            ("1E+3", "1\u202f000"),
+            ("-98765.4321", "\u221298\u202f765,4321"),
+        ],
+    )
+    def test_formats_the_russian_way_without_trailing_zeros(self, value: str | int, expected: str) -> None:
+        assert money.format_number(value) == expected
+
+    def test_floats_are_refused(self) -> None:
+        with pytest.raises(money.MoneyFormatError):
+            money.format_number(1.5)  # type: ignore[arg-type]

@@ -217,7 +217,7 @@ class TestRules:
     def test_below_the_previous_reading_is_refused(self, link: AccountLink, meter: Meter) -> None:
         with pytest.raises(services.ReadingBelowPrevious) as caught:
             _submit(link, meter, "1200")
-        assert "меньше предыдущего (1234,5 м³ за октябрь 2026)" in caught.value.text
+        assert "меньше предыдущего (1\u202f234,5 м³ за октябрь 2026)" in caught.value.text
         assert Reading.objects.count() == 1
 
     def test_rollover_where_the_supplier_allows_it_wraps_at_the_meters_digits(

@@ -46,6 +46,7 @@ from abonent.backoffice.admin_accounts import client_ip
 from abonent.core import clock
 from abonent.core.errors import DomainError
 from abonent.core.models import Supplier
+from abonent.core.money import format_number
 from abonent.core.periods import Period, PeriodFormatError
 from abonent.core.selectors import supplier_local_date
 from abonent.customers.services import account_number_normalize
@@ -89,7 +90,6 @@ REPORT_ROWS_SHOWN = 1000
 SAMPLE_HEADER = "supplier;account;serial;value;date"
 SAMPLE_FILE_NAME = "readings-sample.csv"
 _EXCEL_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
-_THIN_SPACE = "\u202f"
 
 
 # --- Showing values -------------------------------------------------------------------
@@ -97,17 +97,7 @@ _THIN_SPACE = "\u202f"
 
 def m3(value: Decimal | None) -> str:
     """A volume the Russian way, without trailing zeros: «1 234,5»; «—» when there is none."""
-    if value is None:
-        return "—"
-    text = f"{value.normalize():f}" if value else "0"
-    sign, text = ("−", text[1:]) if text.startswith("-") else ("", text)
-    whole, _sep, fraction = text.partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + _THIN_SPACE.join(groups) + ("," + fraction if fraction else "")
+    return "—" if value is None else format_number(value)
 
 
 def review_display(reading: Reading) -> str:

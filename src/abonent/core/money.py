@@ -74,14 +74,24 @@ def from_kopecks(kopecks: int) -> Decimal:
 def format_rubles(value: Decimal | int | str, *, sign: bool = True) -> str:
     """The Russian way: «1 234,56 ₽» with narrow no-break spaces between thousands."""
     amount = round_rubles(value)
-    negative = amount < 0
-    whole, frac = f"{abs(amount):.2f}".split(".")
+    text = _russian(f"{amount:.2f}" if amount else "0.00")  # no «−0,00»
+    return text + "\u00a0₽" if sign else text
+
+
+def format_number(value: Decimal | int | str) -> str:
+    """A number the Russian way, without trailing zeros: «1 234,5», «0», «−12» (volumes,
+    readings). Floats are refused (MoneyFormatError), as everywhere."""
+    number = to_decimal(value)
+    return _russian(f"{number.normalize():f}" if number != 0 else "0")
+
+
+def _russian(text: str) -> str:
+    """«-1234.5» → «−1 234,5»: narrow no-break spaces between thousands, a comma, a real minus."""
+    negative = text.startswith("-")
+    whole, _, frac = text.lstrip("-").partition(".")
     groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     groups.insert(0, whole)
-    text = "\u202f".join(groups) + "," + frac
-    if negative:
-        text = "\u2212" + text
-    return text + "\u00a0₽" if sign else text
+    return ("\u2212" if negative else "") + "\u202f".join(groups) + ("," + frac if frac else "")

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.fields import PeriodField
+from abonent.core.money import format_number
 from abonent.customers.models import PersonalAccount
 from abonent.metering.enums import MeterStatus, ReadingChannel, ReadingStatus, ReviewReason
 
@@ -126,5 +127,4 @@ class Reading(models.Model):
         ]
 
     def __str__(self) -> str:
-        value = f"{self.value.normalize():f}".replace(".", ",")
-        return f"№ {self.meter.serial}: {value} м³ за {self.period.label()}"
+        return f"№ {self.meter.serial}: {format_number(self.value)} м³ за {self.period.label()}"

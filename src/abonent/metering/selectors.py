@@ -33,6 +33,10 @@ class MeterView:
     days_left: int | None
 
     @property
+    def accepts(self) -> bool:
+        return meter_takes_readings(self.meter)
+
+    @property
     def warning(self) -> str | None:
         """What the verification date means for billing, in the active language; None
         while it is far off."""
@@ -50,6 +54,11 @@ class MeterView:
                 "и сообщите об этом поставщику."
             ) % {"due": due}
         return None
+
+
+def meter_takes_readings(meter: Meter) -> bool:
+    """A working meter of an account that is not closed (the service says why not, if not)."""
+    return meter.status == MeterStatus.ACTIVE and meter.account.status != AccountStatus.CLOSED
 
 
 def reading_last(*, meter: Meter) -> Reading | None:
@@ -189,7 +198,7 @@ class MeterEntry:
 
     @property
     def accepts(self) -> bool:
-        return self.meter.status == MeterStatus.ACTIVE and self.meter.account.status != AccountStatus.CLOSED
+        return meter_takes_readings(self.meter)
 
     @property
     def step(self) -> str:

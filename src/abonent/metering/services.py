@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.models import Supplier, SupplierTerms
+from abonent.core.money import format_number
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date, supplier_terms_on
 from abonent.customers.enums import AccountStatus
@@ -231,9 +232,8 @@ def _largest(meter: Meter) -> str:
 
 
 def _m3(value: Decimal) -> str:
-    """1234,5 — a volume the Russian way, with no trailing zeros."""
-    text = f"{value.normalize():f}"
-    return text.replace(".", ",")
+    """«1 234,5» — a volume the Russian way, with no trailing zeros."""
+    return format_number(value)
 
 
 # --- The period of a reading ----------------------------------------------------------

@@ -139,10 +139,11 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     link = link_or_404(request, account_id)
     account = link.account
     now = clock.now()
+    meters = metering.meters_list(link=link, now=now)
     try:
-        readings = metering.reading_form(link=link, now=now)
+        window = metering.reading_window(supplier=account.supplier, now=now)
     except TermsNotSet:
-        readings = None  # the supplier has no terms yet: nothing to say about readings
+        window = None  # the supplier has no terms yet: nothing to say about readings
     return render(
         request,
         "web/accounts/detail.html",
@@ -153,8 +154,8 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "directions": [name for _code, name in account.usage_directions],
             "links": customers.account_links_list(user=_user(request)),
             "equipment": customers.equipment_list(link=link),
-            "meters": metering.meters_list(link=link, now=now),
-            "readings": readings,
+            "meters": meters,
+            "readings_window": window if any(view.accepts for view in meters) else None,
             "contracts": customers.contracts_list(link=link, now=now),
         },
     )

@@ -36,8 +36,6 @@ from abonent.web.sessions import client_ip
 
 #: Where the page after sending finds what became of the values (post/redirect/get).
 SENT_KEY = "abonent.readings_sent"
-#: Row ids are signed 64-bit integers: a larger number names no meter.
-ID_MAX = 2**63 - 1
 
 
 class SentState(enum.StrEnum):
@@ -115,8 +113,6 @@ def readings(request: HttpRequest, account_id: int) -> HttpResponse:
     context.update(sheet=sheet, window=sheet.window, form=form)
     if request.method == "POST" and form.is_valid():
         values = form.values
-        if any(meter_id > ID_MAX for meter_id in values):
-            raise Http404
         try:
             outcomes = readings_services.readings_submit(
                 link=link,

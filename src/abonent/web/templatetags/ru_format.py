@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils import timezone
 
-from abonent.core.money import format_rubles, to_decimal
+from abonent.core.money import format_number, format_rubles
 
 register = template.Library()
 
@@ -89,17 +89,7 @@ def ru_number(value: Decimal | int | str | None) -> str:
     refused (MoneyFormatError), as everywhere."""
     if value is None or value == "":
         return ""
-    number = to_decimal(value)
-    text = f"{number.normalize():f}" if number != 0 else "0"
-    negative = text.startswith("-")
-    whole, _, frac = text.lstrip("-").partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    result = "\u202f".join(groups) + ("," + frac if frac else "")
-    return (_MINUS if negative else "") + result
+    return format_number(value)
 
 
 @register.filter
