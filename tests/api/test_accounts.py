@@ -13,6 +13,7 @@ import pytest
 from abonent.core.models import AuditRecord, Supplier
 from abonent.core.periods import Period
 from abonent.core.services import supplier_create
+from abonent.customers import proofs
 from abonent.customers.enums import ContractKind, ContractStatus, EquipmentKind, LinkOutcome
 from abonent.customers.models import AccountLink, Contract, GasEquipment, LinkAttempt, PersonalAccount
 from abonent.customers.services import account_link
@@ -164,9 +165,12 @@ class TestList:
 
 
 class TestLinkOptions:
-    def test_suppliers_with_the_proofs_they_accept(self, api: Api, token: str, supplier: Supplier) -> None:
+    def test_suppliers_with_the_proofs_they_accept(
+        self, api: Api, token: str, supplier: Supplier, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         second_supplier(link_proofs=["meter_value", "pin"])
-        # only the last charge, which nothing checks yet: nothing to offer
+        # a supplier that takes only a proof the install cannot check offers nothing
+        monkeypatch.delitem(proofs._CHECKS, "last_charge")
         supplier_create(
             **{**SUPPLIER_MOSCOW, "code": "sever", "short_name": "Севергаз"}, terms={"link_proofs": ["last_charge"]}
         )

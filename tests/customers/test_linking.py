@@ -332,8 +332,9 @@ class TestOtherProofs:
 
         supplier.terms.update(link_proofs=["pin", "meter_value", "last_charge"])
 
-        # the last charge needs the billing records; until they exist it is not offered
-        assert [(o.supplier.code, o.proofs) for o in link_options(now=NOW)] == [("gaz-msk", ["pin", "meter_value"])]
+        assert [(o.supplier.code, o.proofs) for o in link_options(now=NOW)] == [
+            ("gaz-msk", ["pin", "meter_value", "last_charge"])
+        ]
 
     @pytest.mark.parametrize("value", ["1550", "1550,000", "1 612,5", "1750"])
     def test_a_plausible_current_value_links(self, meters_accepted: Supplier, user: User, value: str) -> None:

@@ -14,6 +14,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from abonent.core.audit import AuditRecord
 from abonent.core.models import LinkProof, Supplier, SupplierTerms
 from abonent.core.periods import Period
+from abonent.customers import proofs
 from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus, EquipmentKind, LinkOutcome
 from abonent.customers.models import AccountLink, Contract, GasEquipment, LinkAttempt, PersonalAccount
 from abonent.identity.models import User
@@ -395,8 +396,11 @@ def test_empty_fields_are_asked_for(me: Browser, account: PersonalAccount) -> No
     assert LinkAttempt.objects.count() == 0
 
 
-def test_when_no_supplier_takes_a_proof_the_portal_can_check(me: Browser, supplier: Supplier) -> None:
-    proofs_accept(supplier, "last_charge")  # no check of the last charge yet: nothing to offer
+def test_when_no_supplier_takes_a_proof_the_portal_can_check(
+    me: Browser, supplier: Supplier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(proofs._CHECKS, "last_charge")  # an install that cannot check it
+    proofs_accept(supplier, "last_charge")
 
     page = me.get("/accounts/link/")
     assertContains(page, "Сейчас привязать лицевой счёт в личном кабинете нельзя")

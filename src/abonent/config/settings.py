@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "abonent.identity",
     "abonent.customers",
     "abonent.metering",
+    "abonent.ledger",
+    "abonent.billing",
     "abonent.web",
     "abonent.backoffice",
     "abonent.cli",

@@ -6,6 +6,7 @@ class MeterStatus(models.TextChoices):
     ACTIVE = "active", _("работает")
     FAULTY = "faulty", _("неисправен")
     REMOVED = "removed", _("снят")
+    CHECKING = "checking", _("снят на поверку или ремонт")
 
 
 class ReadingChannel(models.TextChoices):

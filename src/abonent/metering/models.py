@@ -121,6 +121,9 @@ class Reading(models.Model):
         ]
         indexes = [
             models.Index(fields=["meter", "period"], name="reading_meter_period"),
+            # what changed since the last billing run
+            models.Index(fields=["submitted_at"], name="reading_submitted_at"),
+            models.Index(fields=["reviewed_at"], condition=Q(reviewed_at__isnull=False), name="reading_reviewed_at"),
             models.Index(
                 fields=["submitted_at"], condition=~Q(review="") & Q(reviewed_at=None), name="reading_to_review"
             ),

@@ -1,0 +1,216 @@
+"""Posting to the ledger: the only way money gets onto an account.
+
+``entries_post`` writes entries and moves the balances they touch in the same transaction;
+a source key posted before makes the whole posting fail and leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_lazy as _
+
+from abonent.core.audit import audit_record
+from abonent.core.bulk import rows_insert
+from abonent.core.errors import DomainError, ValidationFailed
+from abonent.core.money import round_rubles, to_decimal
+from abonent.core.periods import Period
+from abonent.customers.models import PersonalAccount
+from abonent.ledger.enums import EntryKind, Service
+from abonent.ledger.models import LedgerBalance, LedgerEntry
+
+NOTE_MAX_LENGTH = 300
+REASON_MIN_LENGTH = 5
+
+
+class EntryAlreadyPosted(DomainError):
+    code = "ledger_entry_already_posted"
+    message = _("Эта операция уже проведена по лицевому счёту")
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    account_id: int
+    service: str
+    kind: str
+    period: Period
+    billed_in: Period
+    amount: Decimal
+    posted_on: dt.date
+    source_key: str
+    volume: Decimal | None = None
+    pays_period: Period | None = None
+    note: str = ""
+
+
+_FIELDS = (
+    "account_id",
+    "service",
+    "kind",
+    "period",
+    "billed_in",
+    "amount",
+    "volume",
+    "posted_on",
+    "created_at",
+    "source_key",
+    "pays_period",
+    "note",
+)
+
+
+def _check(entry: NewEntry) -> None:
+    """Programming errors, not people's: the database would refuse these too."""
+    if entry.amount != round_rubles(entry.amount) or entry.amount == 0:
+        raise ValueError(f"{entry.source_key}: amount {entry.amount} must be non-zero rubles and kopecks")
+    if entry.kind == EntryKind.CHARGE and entry.amount < 0:
+        raise ValueError(f"{entry.source_key}: a charge is positive")
+    if entry.kind in (EntryKind.BENEFIT, EntryKind.PAYMENT) and entry.amount > 0:
+        raise ValueError(f"{entry.source_key}: a {entry.kind} is negative")
+
+
+def entries_post(*, entries: Sequence[NewEntry], now: dt.datetime) -> int:
+    """Post ``entries`` and move the balances; returns how many were posted.
+
+    Raises EntryAlreadyPosted when a source key has been posted before (then nothing is).
+    """
+    if not entries:
+        return 0
+    for entry in entries:
+        _check(entry)
+    rows = (
+        (
+            e.account_id,
+            e.service,
+            e.kind,
+            e.period.to_int(),
+            e.billed_in.to_int(),
+            e.amount,
+            e.volume,
+            e.posted_on,
+            now,
+            e.source_key,
+            e.pays_period.to_int() if e.pays_period else None,
+            e.note,
+        )
+        for e in entries
+    )
+    totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for e in entries:
+        totals[(e.account_id, e.service)] += e.amount
+    try:
+        with transaction.atomic():
+            rows_insert(LedgerEntry, _FIELDS, rows)
+            _balances_move(totals)
+    except IntegrityError as exc:
+        if "source_key" in str(exc) or "ledger_ledgerentry_source_key" in str(exc):
+            raise EntryAlreadyPosted() from exc
+        raise
+    return len(entries)
+
+
+def _balances_move(totals: dict[tuple[int, str], Decimal]) -> None:
+    """Add each (account, service) total to its balance, creating the balance row."""
+    moves = [(account_id, service, amount) for (account_id, service), amount in totals.items() if amount]
+    if not moves:
+        return
+    if connection.vendor != "postgresql":
+        # SQLite adds decimals as floats: read, add in Python and write back (the
+        # transaction holds SQLite's write lock, so nobody moves the row meanwhile)
+        current: dict[tuple[int, str], Decimal] = {}
+        accounts = sorted({account_id for account_id, _, _ in moves})
+        for at in range(0, len(accounts), 900):
+            for account_id, service, amount in LedgerBalance.objects.filter(
+                account_id__in=accounts[at : at + 900]
+            ).values_list("account_id", "service", "amount"):
+                current[(account_id, service)] = amount
+        new = [(a, s, str(m)) for a, s, m in moves if (a, s) not in current]
+        changed = [(str(current[(a, s)] + m), a, s) for a, s, m in moves if (a, s) in current]
+        table = connection.ops.quote_name(LedgerBalance._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} (account_id, service, amount) VALUES (%s, %s, %s)", new)
+            cursor.executemany(f"UPDATE {table} SET amount = %s WHERE account_id = %s AND service = %s", changed)
+        return
+    table = connection.ops.quote_name(LedgerBalance._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (account_id, service, amount) VALUES (%s, %s, %s) "
+        f"ON CONFLICT (account_id, service) DO UPDATE SET amount = {table}.amount + excluded.amount"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, moves)
+
+
+class CorrectionInvalid(ValidationFailed):
+    code = "ledger_correction_invalid"
+
+
+def entry_correct(
+    *,
+    account: PersonalAccount,
+    service: str,
+    period: Period,
+    billed_in: Period,
+    amount: Decimal | str,
+    reason: str,
+    actor_id: int | None,
+    channel: str,
+    now: dt.datetime,
+    posted_on: dt.date,
+    source_key: str,
+) -> LedgerEntry:
+    """An operator's correction of an account: a new entry, never a change of an old one.
+
+    Raises CorrectionInvalid (the amount is not rubles and kopecks or is zero, the service
+    is unknown, the reason is too short) and EntryAlreadyPosted (the same key again).
+    """
+    errors: dict[str, list[str]] = {}
+    value: Decimal | None = None
+    try:
+        value = to_decimal(amount)
+    except ValueError:
+        errors["amount"] = [str(_("Сумма — в рублях и копейках, например −150,00 или 320,50"))]
+    if value is not None and (value == 0 or value != round_rubles(value)):
+        errors["amount"] = [str(_("Сумма не может быть нулевой и имеет не больше двух знаков после запятой"))]
+    if service not in Service.values:
+        errors["service"] = [str(_("Услуга: газоснабжение, пени или ТО ВДГО"))]
+    text = reason.strip()
+    if len(text) < REASON_MIN_LENGTH or len(text) > NOTE_MAX_LENGTH:
+        errors["reason"] = [
+            str(_("Опишите причину корректировки: от %(low)d до %(high)d знаков"))
+            % {"low": REASON_MIN_LENGTH, "high": NOTE_MAX_LENGTH}
+        ]
+    if errors or value is None:
+        raise CorrectionInvalid(errors)
+    with transaction.atomic():
+        entries_post(
+            entries=[
+                NewEntry(
+                    account_id=account.pk,
+                    service=service,
+                    kind=EntryKind.CORRECTION,
+                    period=period,
+                    billed_in=billed_in,
+                    amount=value,
+                    posted_on=posted_on,
+                    source_key=source_key,
+                    note=text,
+                )
+            ],
+            now=now,
+        )
+        entry = LedgerEntry.objects.get(source_key=source_key)
+        audit_record(
+            at=now,
+            actor_id=actor_id,
+            channel=channel,
+            action="ledger_correct",
+            object_type="account",
+            object_id=account.pk,
+            after={"service": service, "period": str(period), "amount": str(value), "reason": text},
+        )
+    return entry
