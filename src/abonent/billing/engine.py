@@ -303,8 +303,9 @@ def _meter(meter: MeterFacts, period: Period) -> MeterResult:
     if meter.status == "faulty":
         return MeterResult(meter.meter_id, VolumeMethod.NORM_FAULTY, ZERO_VOLUME, state)
     if meter.status == "checking":
-        removed = Period.of(meter.removed_on) if meter.removed_on else period
-        if period.months_since(removed) < AVERAGE_MONTHS_MAX and meter.average is not None:
+        # without the day it was removed, nobody can say the three months have not passed
+        removed = Period.of(meter.removed_on) if meter.removed_on else None
+        if removed is not None and period.months_since(removed) < AVERAGE_MONTHS_MAX and meter.average is not None:
             return MeterResult(meter.meter_id, VolumeMethod.AVERAGE_CHECK, meter.average, state, average=meter.average)
         return MeterResult(meter.meter_id, VolumeMethod.NORM_CHECK, ZERO_VOLUME, state)
     if meter.reading_value is not None:
@@ -355,6 +356,8 @@ def account_compute(
             elif r.method == VolumeMethod.READING:
                 r.volume = ZERO_VOLUME  # the norm covers it; the next reading counts from this one
                 r.deducted = ZERO_VOLUME
+            elif r.method == VolumeMethod.AVERAGE_CHECK:
+                r.volume = ZERO_VOLUME  # the norm covers it
     else:
         volume = round_volume(sum((r.volume for r in results), ZERO))
         kinds = {str(r.method) for r in results}

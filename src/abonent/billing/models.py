@@ -324,6 +324,7 @@ class Charge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "period", "service"], name="charge_unique"),
         ]
+        indexes = [models.Index(fields=["period", "account"], name="charge_period_account")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.period} {self.service}: {self.amount}"

@@ -18,6 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
+from abonent.core.errors import DomainError
 from abonent.core.money import round_rubles
 from abonent.core.periods import Period
 
@@ -27,6 +30,11 @@ FIRST_DIVISOR = Decimal(300)
 SECOND_DIVISOR = Decimal(130)
 ZERO = Decimal(0)
 _DAY = dt.timedelta(days=1)
+
+
+class KeyRateUnknown(DomainError, LookupError):
+    code = "key_rate_unknown"
+    message = _("Ключевая ставка на {day} не задана: добавьте её в разделе «Ключевая ставка Банка России»")
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class RateBook:
         """The rate for a part paid (or counted) on ``day``, in percent a year."""
         at = bisect.bisect_right(self._days, day) - 1  # type: ignore[attr-defined]
         if at < 0:
-            raise LookupError(f"no key rate is known on {day:%d.%m.%Y}")
+            raise KeyRateUnknown(day=f"{day:%d.%m.%Y}")
         rate = self.key_rates[at][1]
         for start, end, cap in self.caps:
             if start <= day and (end is None or day <= end):

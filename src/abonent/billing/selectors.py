@@ -137,7 +137,7 @@ def charges_list(*, account: PersonalAccount, months: int = CHARGES_MONTHS) -> l
                     method=mv.method,
                     volume=mv.volume,
                     reading_value=mv.reading.value if mv.reading else None,
-                    previous_period=None,
+                    previous_period=_basis_before(volumes, charge.period, mv.meter_id),
                     previous_value=(mv.reading.value - Decimal(raw)) if mv.reading and raw is not None else None,
                     deducted=Decimal(info.get("deducted", "0")),
                     average=mv.average,
@@ -168,13 +168,22 @@ def charges_list(*, account: PersonalAccount, months: int = CHARGES_MONTHS) -> l
     return result
 
 
+def _basis_before(volumes: dict[int, list[MeterVolume]], period: Period, meter_id: int) -> Period | None:
+    """The period of the reading a meter's volume was counted from: where the meter stood
+    after the period before."""
+    for mv in volumes.get(period.previous().to_int(), []):
+        if mv.meter_id == meter_id:
+            return mv.basis_period
+    return None
+
+
 def penalty_breakdown(*, account: PersonalAccount, as_of: dt.date) -> PenaltyResult:
     """The penalty on ``as_of`` of the account's gas debt, by debt item, part and segment,
     as the billing run works it out (what was posted is in the ledger)."""
     items: dict[Period, Decimal] = {}
     payments = []
     for kind, billed_in, amount, posted_on, pays_period in LedgerEntry.objects.filter(
-        account=account, service=Service.GAS
+        account=account, service=Service.GAS, billed_in__lte=Period.of(as_of).to_int()
     ).values_list("kind", "billed_in", "amount", "posted_on", "pays_period"):
         if kind == EntryKind.PAYMENT:
             payments.append(Payment(posted_on, -amount, pays_period))

@@ -56,6 +56,7 @@ from abonent.core.audit import audit_record
 from abonent.core.bulk import rows_insert
 from abonent.core.errors import DomainError
 from abonent.core.models import Supplier
+from abonent.core.money import round_rubles
 from abonent.core.periods import Period
 from abonent.core.selectors import TermsNotSet, payment_due_date
 from abonent.customers.enums import AccountStatus
@@ -482,7 +483,7 @@ class _Chunk:
         oldest = min([period - HISTORY_MONTHS, *[p - HISTORY_MONTHS for p in changed.values()]])
         history = self._standing(need_history, (oldest, previous))
         benefits = self._benefits(accounts)
-        existing = self._posted(accounts)
+        existing = self._posted(accounts, changed)
 
         by_account: dict[int, list[int]] = defaultdict(list)
         for meter_id, (account_id, _facts) in meters.items():
@@ -608,22 +609,32 @@ class _Chunk:
                 result[account_id].append(BenefitFacts(bid, category, share, persons, within, mode, start, end))
         return result
 
-    def _posted(self, accounts: dict[int, AccountFacts]) -> dict[tuple[int, str, int], Decimal]:
+    def _posted(
+        self, accounts: dict[int, AccountFacts], changed: dict[int, Period]
+    ) -> dict[tuple[int, str, int], Decimal]:
         """What the ledger has for each (account, service, period) of charges, benefits and
-        recalculations, for the periods this run may touch."""
-        oldest = self.period - RECALCULATION_MONTHS
-        rows = (
+        recalculations, for the periods this chunk touches: the run's period, and the
+        periods from which changed accounts are recalculated."""
+        kinds = [EntryKind.CHARGE, EntryKind.BENEFIT, EntryKind.RECALCULATION]
+        rows = list(
             LedgerEntry.objects.filter(
-                account_id__gte=self.first,
-                account_id__lte=self.last,
-                period__gte=oldest.to_int(),
-                kind__in=[EntryKind.CHARGE, EntryKind.BENEFIT, EntryKind.RECALCULATION],
+                account_id__gte=self.first, account_id__lte=self.last, period=self.period.to_int(), kind__in=kinds
             )
             .values_list("account_id", "service", "period")
             .annotate(total=Sum("amount"))
             .order_by()
         )
-        return {(a, s, p.to_int() if isinstance(p, Period) else int(p)): t for a, s, p, t in rows}
+        for account_id, start in changed.items():
+            rows += (
+                LedgerEntry.objects.filter(
+                    account_id=account_id, period__gte=start.to_int(), period__lt=self.period.to_int(), kind__in=kinds
+                )
+                .values_list("account_id", "service", "period")
+                .annotate(total=Sum("amount"))
+                .order_by()
+            )
+        # SQLite sums decimals as floats: back to kopecks, so differences print as money
+        return {(a, s, p.to_int() if isinstance(p, Period) else int(p)): round_rubles(t) for a, s, p, t in rows}
 
     def _post_difference(
         self,
@@ -747,7 +758,6 @@ class _Chunk:
                 account_id__gte=self.first, account_id__lte=self.last, service=Service.GAS
             ).values_list("account_id", "amount")
         )
-        self.debts = {a: balances.get(a, ZERO) for a in accounts}
         earlier_debt = set(
             Charge.objects.filter(
                 account_id__gte=self.first,
@@ -812,6 +822,41 @@ class _Chunk:
             existing[(account_id, Service.PENALTY, period.to_int())] = should
             self.stats.penalty += difference
 
+    def _openings(self, ids: list[int], earlier: list[tuple[int, Period]]) -> dict[tuple[int, int], Decimal]:
+        """The gas debt each period's bill opens with, (account, YYYYMM) → the sum of the
+        entries on the bills before it: for the run's period and the recalculated ones. Read
+        from the ledger, not the balance, so a re-run or a run taken over after a crash writes
+        the same figure, whatever this run posted already or was paid since."""
+        period = self.period
+        result: dict[tuple[int, int], Decimal] = {}
+        for at in range(0, len(ids), 900):
+            rows = (
+                LedgerEntry.objects.filter(
+                    account_id__in=ids[at : at + 900], service=Service.GAS, billed_in__lt=period.to_int()
+                )
+                .values_list("account_id")
+                .annotate(total=Sum("amount"))
+                .order_by()
+            )
+            for account_id, total in rows:
+                result[(account_id, period.to_int())] = round_rubles(total or ZERO)
+        if earlier:
+            by_bill: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+            for account_id, billed_in, total in (
+                LedgerEntry.objects.filter(
+                    account_id__in={a for a, _m in earlier}, service=Service.GAS, billed_in__lt=period.to_int()
+                )
+                .values_list("account_id", "billed_in")
+                .annotate(total=Sum("amount"))
+                .order_by()
+            ):
+                bill = billed_in.to_int() if isinstance(billed_in, Period) else int(billed_in)
+                by_bill[account_id].append((bill, round_rubles(total or ZERO)))
+            for account_id, month in earlier:
+                opening = sum((t for b, t in by_bill.get(account_id, []) if b < month.to_int()), ZERO)
+                result[(account_id, month.to_int())] = opening
+        return result
+
     def _write(
         self,
         accounts: dict[int, AccountFacts],
@@ -838,9 +883,10 @@ class _Chunk:
              "average", "computed_at"),
             meter_rows,
         )  # fmt: skip
-        debts = getattr(self, "debts", {})
+        openings = self._openings(ids, [(account_id, month) for account_id, month in recalculated])
         charge_rows = [
-            (*row[:9], debts.get(row[0], ZERO) if row[1] == period.to_int() else ZERO, *row[10:]) for row in charge_rows
+            (*row[:9], openings.get((int(row[0]), int(row[1])), ZERO), *row[10:])  # type: ignore[call-overload]
+            for row in charge_rows
         ]
         rows_insert(
             Charge,

@@ -44,7 +44,10 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name = _("проводка")
         verbose_name_plural = _("проводки")
-        indexes = [models.Index(fields=["account", "service", "billed_in"], name="ledger_account_service_billed")]
+        indexes = [
+            models.Index(fields=["account", "service", "billed_in"], name="ledger_account_service_billed"),
+            models.Index(fields=["period", "account"], name="ledger_period_account"),  # a billing run's chunk
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from abonent.core.money import round_rubles, round_volume
 from abonent.core.periods import Period
 from abonent.customers.models import PersonalAccount
 from abonent.ledger.enums import EntryKind, Service
@@ -57,7 +58,8 @@ def turnover_list(
     by_key: dict[tuple[str, int], dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
     for svc, billed_in, kind, total, volume in sums:
         period = billed_in.to_int() if isinstance(billed_in, Period) else int(billed_in)
-        by_key[(svc, period)][kind] = (total or ZERO, volume or ZERO)
+        # SQLite sums decimals as floats: back to kopecks and litres, once
+        by_key[(svc, period)][kind] = (round_rubles(total or ZERO), round_volume(volume or ZERO))
     services = [service] if service is not None else Service.values
     result: list[Turnover] = []
     for svc in services:

@@ -104,7 +104,9 @@ def entries_post(*, entries: Sequence[NewEntry], now: dt.datetime) -> int:
     for e in entries:
         totals[(e.account_id, e.service)] += e.amount
     try:
-        with transaction.atomic():
+        # the bulk insert works on the driver's connection, whose errors are the driver's:
+        # wrapped, a duplicate key is Django's IntegrityError on every database
+        with transaction.atomic(), connection.wrap_database_errors:
             rows_insert(LedgerEntry, _FIELDS, rows)
             _balances_move(totals)
     except IntegrityError as exc:
