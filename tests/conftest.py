@@ -55,7 +55,7 @@ _DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequen
 @pytest.fixture(autouse=True)
 def _migration_data(request: pytest.FixtureRequest) -> None:
     """What migrate leaves in the database (the consent texts of the identity data
-    migration, the staff roles), for every test that uses the database: a transactional
+    migration, the penalty rates of the billing one, the staff roles), for every test that uses the database: a transactional
     test earlier on the same worker flushes every table, migration data included."""
     if request.node.get_closest_marker("django_db") is None and not _DB_FIXTURES & set(request.fixturenames):
         return
@@ -64,10 +64,13 @@ def _migration_data(request: pytest.FixtureRequest) -> None:
     from django.contrib.auth.models import Group
     from django.core.management.sql import emit_post_migrate_signal
 
+    from abonent.billing.models import KeyRate
     from abonent.identity.models import ConsentDocument
 
     if not ConsentDocument.objects.exists():
         importlib.import_module("abonent.identity.migrations.0003_consent_documents").forwards(apps, None)
+    if not KeyRate.objects.exists():  # the key rates, caps and moratoria of the billing data migration
+        importlib.import_module("abonent.billing.migrations.0002_penalty_rates").forwards(apps, None)
     if not Group.objects.filter(permissions__isnull=False).exists():
         # content types, permissions and the staff roles, as after migrate
         emit_post_migrate_signal(verbosity=0, interactive=False, db="default")

@@ -19,10 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from abonent.billing import selectors as billing
 from abonent.core import clock
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import LinkProof
-from abonent.core.selectors import TermsNotSet
+from abonent.core.selectors import TermsNotSet, supplier_local_date
 from abonent.customers import selectors as customers
 from abonent.customers import services as accounts
 from abonent.customers.models import AccountLink
@@ -157,6 +158,9 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "meters": meters,
             "readings_window": window if any(view.accepts for view in meters) else None,
             "contracts": customers.contracts_list(link=link, now=now),
+            "money": billing.account_money_get(account=account),
+            "last_charge": next(iter(billing.charges_list(account=account, months=1)), None),
+            "today": supplier_local_date(supplier=account.supplier, now=now),
         },
     )
 

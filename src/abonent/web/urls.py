@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import accounts, auth, profile, readings, views
+from abonent.web import accounts, auth, money, profile, readings, views
 
 app_name = "web"
 
@@ -31,6 +31,11 @@ urlpatterns = [
     path("accounts/<int:account_id>/readings/", readings.readings, name="readings"),
     path("accounts/<int:account_id>/readings/sent/", readings.readings_sent, name="readings_sent"),
     path("accounts/<int:account_id>/meters/<int:meter_id>/", readings.meter_history, name="meter_history"),
+    # money: charges, penalties, prices and norms, consumption
+    path("accounts/<int:account_id>/charges/", money.charges, name="charges"),
+    path("accounts/<int:account_id>/penalties/", money.penalties, name="penalties"),
+    path("accounts/<int:account_id>/tariffs/", money.tariffs, name="tariffs"),
+    path("accounts/<int:account_id>/consumption/", money.consumption, name="consumption"),
     # the profile
     path("profile/", profile.profile, name="profile"),
     path("profile/phone/", profile.contact_change, {"kind": "phone"}, name="profile_phone"),

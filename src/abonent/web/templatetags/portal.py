@@ -4,21 +4,28 @@
 «Яндекс Браузер», «мобильное приложение»; ``{{ account.number|account_number }}`` →
 «77 0000 000001»; ``{{ account|address_short }}`` → «г. Подольск, ул. Садовая, д. 12, кв. 34»;
 ``{{ account.address|nbsp_abbreviations }}`` keeps «д.» with its number on one line;
-``{{ link|link_title }}`` → the name the person gave the account, else its short address.
+``{{ link|link_title }}`` → the name the person gave the account, else its short address;
+``{{ code|service_label }}`` → «пени», ``{{ code|benefit_category }}`` → «ветеран труда»,
+``{{ code|benefit_mode }}`` → «скидка в квитанции»: the words of codes that billing keeps in
+a calculation's details; ``{{ amount|absolute }}`` → an overpayment without its minus.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django import template
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from abonent.billing.enums import BenefitCategory, BenefitMode
+from abonent.core.periods import MONTHS_NOMINATIVE
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.identity.enums import SessionKind
 from abonent.identity.models import AuthSession
+from abonent.ledger.enums import Service
 
 register = template.Library()
 
@@ -94,3 +101,41 @@ def nbsp_abbreviations(text: str | None) -> str:
 def link_title(link: AccountLink) -> str:
     """How the person knows the account: the name they gave it, else its short address."""
     return link.name or address_short(link.account)
+
+
+def _label(choices: type[Service | BenefitCategory | BenefitMode], code: str | None) -> str:
+    """The label of a code of ``choices``; an unknown code as it is."""
+    try:
+        return str(choices(code or "").label)
+    except ValueError:
+        return code or ""
+
+
+@register.filter
+def service_label(code: str | None) -> str:
+    """A line of the account in words: «газоснабжение», «пени», «ТО ВДГО»."""
+    return _label(Service, code)
+
+
+@register.filter
+def benefit_category(code: str | None) -> str:
+    return _label(BenefitCategory, code)
+
+
+@register.filter
+def benefit_mode(code: str | None) -> str:
+    return _label(BenefitMode, code)
+
+
+@register.filter
+def absolute(value: Decimal | None) -> Decimal | None:
+    """An amount without its sign: an overpayment of −33,01 is said «Переплата 33,01 ₽»."""
+    return abs(value) if value is not None else None
+
+
+@register.filter
+def month_name(number: int | None) -> str:
+    """A month's name by its number: 11 → «ноябрь»; empty for 0 (every month) or nothing."""
+    if not number or not 1 <= number <= 12:
+        return ""
+    return str(MONTHS_NOMINATIVE[number - 1])
