@@ -26,6 +26,17 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         "delete_accountlink",  # unlinking a user with a reason, on the back office's unlink page
         "add_reading",  # entering and importing readings, on the back office's reading pages
         "change_reading",  # accepting and rejecting readings, on the back office's review pages
+        # billing data, billing periods and runs, the ledger: seen, never changed
+        "view_tariff",
+        "view_norm",
+        "view_benefit",
+        "view_keyrate",
+        "view_penaltyratecap",
+        "view_penaltymoratorium",
+        "view_billingperiod",
+        "view_billingrun",
+        "view_ledgerentry",
+        "view_ledgerbalance",
     }
 
 

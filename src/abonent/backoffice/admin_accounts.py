@@ -24,6 +24,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from abonent.backoffice.admin_billing import BenefitInline, ledger_links
 from abonent.core.clock import now
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.customers.models import AccountLink, Contract, GasEquipment, LinkAttempt, PersonalAccount
@@ -242,7 +243,7 @@ class PersonalAccountAdmin(admin.ModelAdmin):
     )
     list_select_related = ["supplier"]
     show_full_result_count = False
-    inlines = [MeterInline, EquipmentInline, ContractInline]
+    inlines = [MeterInline, EquipmentInline, ContractInline, BenefitInline]
     change_form_template = "backoffice/personalaccount_change_form.html"
 
     @admin.display(description=_("владелец"))
@@ -320,6 +321,7 @@ class PersonalAccountAdmin(admin.ModelAdmin):
                 context["link_attempts_url"] = f"{reverse('admin:customers_linkattempt_changelist')}?{query}"
             if user.has_perm("core.view_auditrecord"):
                 context["link_audit_url"] = f"{reverse('admin:core_auditrecord_changelist')}?{query}"
+            context.update(ledger_links(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):  # type: ignore[no-untyped-def]

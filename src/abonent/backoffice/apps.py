@@ -8,4 +8,9 @@ class BackofficeConfig(AppConfig):
     verbose_name = _("Бэк-офис")
 
     def ready(self) -> None:
-        from abonent.backoffice import admin_accounts, admin_identity, admin_readings  # noqa: F401 - registers their admin classes
+        from abonent.backoffice import (  # noqa: F401 - registers their admin classes
+            admin_accounts,
+            admin_billing,
+            admin_identity,
+            admin_readings,
+        )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -96,7 +97,9 @@ class PeriodNotOver(BillingError):
 
 class BillingDataMissing(BillingError):
     code = "billing_data_missing"
-    message = _("Не хватает данных для расчёта за {period}: {what}. Заполните их в разделе «Тарифы и нормативы»")
+    message = _(
+        "Не хватает данных для расчёта за {period}: {what}. Заполните их в бэк-офисе, раздел «Расчёты: тарифы, нормативы, начисления, пени»"
+    )
 
 
 class RunNotRunning(BillingError):
@@ -122,6 +125,11 @@ def _book(supplier: Supplier, period: Period) -> PeriodBook:
         return PeriodBook.build(period=period, tariffs=tariffs, norms=norms)
     except DataMissing as exc:
         raise BillingDataMissing(period=period.label(), what=str(exc)) from None
+
+
+def _local(supplier: Supplier, moment: dt.datetime) -> str:
+    """A moment as people at the supplier read it: «05.11.2026 09:30»."""
+    return f"{moment.astimezone(zoneinfo.ZoneInfo(supplier.time_zone)):%d.%m.%Y %H:%M}"
 
 
 def rate_book() -> RateBook:
@@ -163,7 +171,7 @@ def billing_run_start(
         running = BillingRun.objects.filter(supplier=supplier, period=period, status=RunStatus.RUNNING).first()
         if running is not None:
             if running.lease_until > now:
-                raise RunInProgress(period=period.label(), started=f"{running.started_at:%d.%m.%Y %H:%M} UTC")
+                raise RunInProgress(period=period.label(), started=_local(supplier, running.started_at))
             running.status = RunStatus.FAILED
             running.finished_at = now
             running.error = "прерван: срок аренды истёк, расчёт продолжен новым запуском"
@@ -179,7 +187,7 @@ def billing_run_start(
                     channel=channel,
                 )
         except IntegrityError:
-            raise RunInProgress(period=period.label(), started=f"{now:%d.%m.%Y %H:%M} UTC") from None
+            raise RunInProgress(period=period.label(), started=_local(supplier, now)) from None
         ids = PersonalAccount.objects.filter(supplier=supplier).aggregate(low=Min("id"), high=Max("id"))
         changed = _readings_changed(supplier=supplier, period=period, run=run)
         chunks = []
@@ -312,6 +320,15 @@ def billing_run_finish(*, run_id: int, now: dt.datetime) -> BillingRun:
     return run
 
 
+def billing_run_finish_when_done(*, run_id: int, now: dt.datetime) -> BillingRun | None:
+    """Close the run if every chunk is done (the last chunk to end does it); None otherwise."""
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING or run.parts.filter(done_at__isnull=True).exists():
+            return None
+        return billing_run_finish(run_id=run_id, now=now)
+
+
 def _merge(total: ChunkStats, stats: dict[str, object]) -> None:
     total.accounts += int(stats.get("accounts", 0))  # type: ignore[call-overload]
     total.volume += Decimal(str(stats.get("volume", "0")))
@@ -363,7 +380,9 @@ def billing_run(
     return billing_run_finish(run_id=run.pk, now=now())
 
 
-def billing_period_close(*, supplier: Supplier, period: Period, actor_id: int | None, now: dt.datetime) -> None:
+def billing_period_close(
+    *, supplier: Supplier, period: Period, actor_id: int | None, now: dt.datetime, channel: str = "backoffice"
+) -> None:
     """Close the period: no run posts to it any more. Raises RunInProgress."""
     with transaction.atomic():
         billing_period, _created = BillingPeriod.objects.get_or_create(supplier=supplier, period=period)
@@ -372,13 +391,13 @@ def billing_period_close(*, supplier: Supplier, period: Period, actor_id: int | 
             supplier=supplier, period=period, status=RunStatus.RUNNING, lease_until__gt=now
         ).first()
         if running is not None:
-            raise RunInProgress(period=period.label(), started=f"{running.started_at:%d.%m.%Y %H:%M} UTC")
+            raise RunInProgress(period=period.label(), started=_local(supplier, running.started_at))
         if billing_period.closed_at is None:
             billing_period.closed_at = now
             billing_period.closed_by_id = actor_id
             billing_period.save(update_fields=["closed_at", "closed_by"])
             audit_record(
-                at=now, actor_id=actor_id, channel="backoffice", action="billing_period_close",
+                at=now, actor_id=actor_id, channel=channel, action="billing_period_close",
                 object_type="billing_period", object_id=billing_period.pk, after={"period": str(period)},
             )  # fmt: skip
 

@@ -6,9 +6,15 @@
   enters readings on a subscriber's behalf and imports them from a file (``add_reading``),
   accepts flagged readings and rejects readings with a reason (``change_reading``) — through
   the back office's reading pages only: the generic forms never change a reading;
+  sees the billing data (tariffs, norms, benefits, key rates, penalty rate caps and
+  moratoria, billing periods and runs) and the ledger (entries and balances);
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
-  and decides on deletion requests.
+  and decides on deletion requests; adds and changes tariffs, norms, benefits, key rates,
+  penalty rate caps and moratoria (never deletes them: a price in force is closed by its
+  end date); closes a billing period (``change_billingperiod``, the back office's action
+  only); posts an operator's correction to an account (``add_ledgerentry``, the back
+  office's correction form only: the generic forms never change the ledger).
 - Администратор: everything of the domain apps, suppliers and their terms included.
 """
 
@@ -23,19 +29,31 @@ SENIOR_OPERATOR = "Старший оператор"
 ADMINISTRATOR = "Администратор"
 
 _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
-_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity"]
+_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity", "ledger", "billing"]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
 #: Every operator enters and imports readings, reviews flagged ones and rejects a wrong one.
 _READINGS = [("add", "reading"), ("change", "reading")]
+#: Prices, norms, benefits and penalty rates: data with dates that operators maintain.
+_RATE_MODELS = ["tariff", "norm", "benefit", "keyrate", "penaltyratecap", "penaltymoratorium"]
+#: What every operator sees of billing: its data, the periods and runs, the ledger.
+_BILLING_VIEW = [("view", m) for m in [*_RATE_MODELS, "billingperiod", "billingrun", "ledgerentry", "ledgerbalance"]]
+#: A senior operator maintains the data, closes a period and posts corrections.
+_BILLING_CHANGE = [(a, m) for m in _RATE_MODELS for a in ("add", "change")] + [
+    ("change", "billingperiod"),
+    ("add", "ledgerentry"),
+]
 
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
     + _READINGS
+    + _BILLING_VIEW
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
+    + _BILLING_VIEW
+    + _BILLING_CHANGE
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),

@@ -1,0 +1,86 @@
+"""Celery adapters of billing runs: they read the clock and call the billing services.
+
+``billing_run_task`` opens a run and sends its chunks: each chunk is a task of its own, so
+the chunks spread over the workers, and the chunk that finds every chunk done closes the run
+(under a row lock, so exactly one does). No result backend is needed. A chunk that fails
+marks the run failed; a new run of the period takes over where it stopped.
+"""
+
+from __future__ import annotations
+
+from celery import group, shared_task
+
+from abonent.billing.models import BillingRun
+from abonent.billing.services import (
+    CHUNK_SIZE,
+    RunNotRunning,
+    billing_chunk_process,
+    billing_run_fail,
+    billing_run_finish,
+    billing_run_finish_when_done,
+    billing_run_start,
+)
+from abonent.core import clock
+from abonent.core.periods import Period
+from abonent.core.selectors import supplier_by_code, supplier_local_date
+
+
+def _failed(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+@shared_task(name="abonent.billing.tasks.billing_run_task")
+def billing_run_task(
+    supplier_code: str, period: str, actor_id: int | None, *, channel: str = "cli", chunk_size: int = CHUNK_SIZE
+) -> int:
+    """Open a run of the supplier's period (``YYYY-MM``) and send its chunks; returns the
+    run's id. The errors of ``billing_run_start`` (PeriodClosed, RunInProgress, PeriodNotOver,
+    BillingDataMissing) and SupplierNotFound are raised as they are: nothing was started."""
+    supplier = supplier_by_code(code=supplier_code)
+    now = clock.now()
+    run = billing_run_start(
+        supplier=supplier,
+        period=Period.parse(period),
+        now=now,
+        today=supplier_local_date(supplier=supplier, now=now),
+        actor_id=actor_id,
+        channel=channel,
+        chunk_size=chunk_size,
+    )
+    chunk_ids = list(run.parts.order_by("first_account_id").values_list("id", flat=True))
+    try:
+        if not chunk_ids:
+            billing_run_finish(run_id=run.pk, now=clock.now())
+        else:
+            group(billing_chunk_task.si(chunk_id, run.pk) for chunk_id in chunk_ids).apply_async()
+    except Exception as exc:
+        billing_run_fail(run_id=run.pk, error=_failed(exc), now=clock.now())
+        raise
+    return run.pk
+
+
+@shared_task(name="abonent.billing.tasks.billing_chunk_task")
+def billing_chunk_task(chunk_id: int, run_id: int) -> int | None:
+    """Compute and post one chunk of run ``run_id``; returns how many accounts it billed
+    (None: it was done before). A run that has ended (failed, or taken over by a new one)
+    leaves the chunk to the run that goes on; any other failure fails the run."""
+    try:
+        stats = billing_chunk_process(chunk_id=chunk_id, now=clock.now())
+        billing_run_finish_when_done(run_id=run_id, now=clock.now())
+    except RunNotRunning:
+        return None
+    except Exception as exc:
+        billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
+        raise
+    return None if stats is None else stats.accounts
+
+
+@shared_task(name="abonent.billing.tasks.billing_run_finish_task")
+def billing_run_finish_task(run_id: int) -> str:
+    """Close the run when its chunks are done (the chord's body); returns its status."""
+    try:
+        run: BillingRun = billing_run_finish(run_id=run_id, now=clock.now())
+    except Exception as exc:
+        billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
+        raise
+    return str(run.status)
