@@ -189,6 +189,11 @@ class PenaltyRateCap(Dated):
     def __str__(self) -> str:
         return f"{self.rate} % ({self.basis})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.valid_from and self.overlaps(PenaltyRateCap.objects.all()):
+            raise ValidationError({"valid_from": _("На эти дни ограничение ставки уже есть: закройте его днём раньше")})
+
 
 class PenaltyMoratorium(Dated):
     """Days on which no penalty accrues."""
@@ -203,6 +208,11 @@ class PenaltyMoratorium(Dated):
 
     def __str__(self) -> str:
         return self.basis
+
+    def clean(self) -> None:
+        super().clean()
+        if self.valid_from and self.overlaps(PenaltyMoratorium.objects.all()):
+            raise ValidationError({"valid_from": _("Эти дни уже входят в другой мораторий")})
 
 
 class BillingPeriod(models.Model):
