@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
 
     today = dt.date(2026, 11, 22)
     started = time.perf_counter()
-    seed_run(accounts=args.accounts, seed=2026, today=today, batch_size=5000)
+    seed_run(accounts=args.accounts, seed=2026, today=today, batch_size=5000, billing=False)
     print(f"{connection.vendor}: seeded {args.accounts:,} accounts in {time.perf_counter() - started:,.0f} s")
 
     demo = DEMO_SUPPLIERS[0]

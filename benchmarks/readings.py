@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
     from abonent.metering.models import Reading
 
     started = time.perf_counter()
-    seed_run(accounts=args.accounts, seed=SEED, today=TODAY, batch_size=5000)
+    seed_run(accounts=args.accounts, seed=SEED, today=TODAY, batch_size=5000, billing=False)
     seconds = time.perf_counter() - started
     readings = Reading.objects.count()
     print(

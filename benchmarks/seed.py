@@ -8,6 +8,9 @@ PostgreSQL URL a new database (abonent_bench_<pid>) is created on that server, m
 seeded and dropped at the end (keep it with --keep). The migrations run in a child
 process, so the peak memory reported (ru_maxrss) is that of Django plus the seed.
 
+The seed runs without the money history (``abonent seed --no-billing``): that is billing
+runs month by month, measured by ``billing.py``.
+
 Reported: wall time of the seed, rows and rows per second per table (over the whole
 seed's wall time: the tables are written batch by batch, interleaved), peak memory, and
 the size of the database afterwards.
@@ -79,7 +82,11 @@ def main() -> int:
 
         started = time.perf_counter()
         report = seed_run(
-            accounts=args.accounts, seed=args.seed, today=dt.date.fromisoformat(args.today), batch_size=args.batch_size
+            accounts=args.accounts,
+            seed=args.seed,
+            today=dt.date.fromisoformat(args.today),
+            batch_size=args.batch_size,
+            billing=False,  # the loading of the accounts; their money history is billing.py's subject
         )
         seconds = time.perf_counter() - started
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -6,24 +6,33 @@ import datetime as dt
 import re
 import zoneinfo
 from collections import defaultdict
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import models
+from django.db import connection, models
 
+from abonent.billing.enums import RunStatus, VolumeMethod
+from abonent.billing.models import Benefit, BillingRun, Charge, Norm, Tariff
+from abonent.billing.services import billing_run
 from abonent.cli.demo.generator import IdCursor, account_generate
-from abonent.cli.demo.seeding import plan_for
+from abonent.cli.demo.history import run_moment
+from abonent.cli.demo.seeding import SUBSCRIBER, plan_for
 from abonent.cli.demo.suppliers import DEMO_SUPPLIERS
 from abonent.core.models import LinkProof, Supplier, SupplierTerms
-from abonent.core.selectors import supplier_terms_on
+from abonent.core.periods import Period
+from abonent.core.selectors import payment_due_date, supplier_terms_on
 from abonent.customers.enums import AccountStatus, ContractKind, EquipmentKind
 from abonent.customers.models import Contract, GasEquipment, PersonalAccount
 from abonent.customers.pins import pin_matches
 from abonent.identity.models import User
-from abonent.metering.enums import ReadingStatus
+from abonent.ledger.enums import EntryKind, Service
+from abonent.ledger.models import LedgerBalance, LedgerEntry
+from abonent.ledger.selectors import ledger_verify
+from abonent.metering.enums import ReadingChannel, ReadingStatus
 from abonent.metering.models import Meter, Reading
 from tests.factories import account_make
 
@@ -47,7 +56,17 @@ _NATURAL: list[tuple[type[models.Model], tuple[str, ...]]] = [
     (Contract, ("account__supplier__code", "account__number")),
     (Meter, ("account__supplier__code", "account__number")),
     (Reading, ("meter__account__supplier__code", "meter__account__number", "meter__serial")),
+    (Tariff, ("supplier__code",)),
+    (Norm, ("supplier__code",)),
+    (Benefit, ("account__supplier__code", "account__number")),
+    (Charge, ("account__supplier__code", "account__number")),
+    (LedgerEntry, ("account__supplier__code", "account__number")),
+    (LedgerBalance, ("account__supplier__code", "account__number")),
 ]
+# Fields that name ids or moments of the run rather than the data: the source keys of the
+# engine's entries and a charge's details carry ids; the debt before a charge is the balance
+# when its month was last run (a larger seed runs the months again)
+_NOT_DATA = {"created_at", "pin_hash", "source_key", "details", "computed_at", "debt_before"}
 
 
 def dump() -> dict[str, list[tuple[Any, ...]]]:
@@ -58,7 +77,7 @@ def dump() -> dict[str, list[tuple[Any, ...]]]:
         fields = [
             f.attname
             for f in model._meta.concrete_fields
-            if not f.primary_key and not f.is_relation and f.name not in {"created_at", "pin_hash"}
+            if not f.primary_key and not f.is_relation and f.name not in _NOT_DATA
         ]
         rows = model.objects.values_list(*natural, *fields)
         result[model.__name__] = sorted(rows, key=repr)
@@ -69,6 +88,11 @@ def dump() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def wipe() -> None:
+    if connection.vendor == "postgresql":  # the database refuses to delete a ledger entry one by one
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {connection.ops.quote_name(LedgerEntry._meta.db_table)}")
+    else:
+        LedgerEntry.objects.all().delete()
     Reading.objects.all().delete()
     Meter.objects.all().delete()
     Contract.objects.all().delete()
@@ -79,7 +103,10 @@ def wipe() -> None:
 
 
 def counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count() for model, _ in _NATURAL} | {"User": User.objects.count()}
+    return {model.__name__: model.objects.count() for model, _ in _NATURAL} | {
+        "User": User.objects.count(),
+        "BillingRun": BillingRun.objects.count(),
+    }
 
 
 # --- Determinism and idempotency -------------------------------------------------------------
@@ -93,6 +120,7 @@ def test_same_seed_gives_the_same_data_whatever_the_batch_size() -> None:
     assert again.split("Вход в бэк-офис")[1] == out.split("Вход в бэк-офис")[1]  # the same accounts and PINs
     assert len(first["PersonalAccount"]) == 30
     assert len(first["Reading"]) > 100
+    assert len(first["LedgerEntry"]) > 500  # the same ledger, entry for entry
 
 
 def test_another_seed_gives_other_data() -> None:
@@ -113,7 +141,9 @@ def test_another_today_moves_the_history() -> None:
     periods = set(Reading.objects.values_list("period", flat=True))
 
     assert max(periods).to_int() == 202602
-    assert min(periods).to_int() >= 202403
+    assert min(periods).to_int() >= 202402  # the opening readings are of the month before the history
+    billed = set(Charge.objects.values_list("period", flat=True))
+    assert (min(billed).to_int(), max(billed).to_int()) == (202403, 202602)
 
 
 def test_a_second_run_creates_nothing() -> None:
@@ -307,7 +337,10 @@ def test_readings_obey_the_rules() -> None:
             channels.add(reading.channel)
     assert len(channels) >= 4
     assert max(r.period for r in readings).to_int() == 202610  # the last complete month before 22.11.2026
-    assert min(r.period for r in readings).to_int() >= 202411  # 24 months
+    assert min(r.period for r in readings).to_int() >= 202410  # 24 months and the opening month before them
+    opening = [r for r in readings if r.period.to_int() == 202410]
+    assert opening
+    assert {r.channel for r in opening} == {ReadingChannel.IMPORT}
     assert Reading.objects.filter(status=ReadingStatus.NOT_FOR_BILLING).exists()
     assert max(r.submitted_at for r in readings).date() < today
 
@@ -321,6 +354,93 @@ def test_heating_makes_winter_readings_grow_faster() -> None:
             winter += values[202501] - values[202412]
             summer += values[202507] - values[202506]
     assert winter > 3 * summer > 0
+
+
+# --- Money history -----------------------------------------------------------------------------
+def test_the_history_is_billed_month_by_month_and_paid_between_runs() -> None:
+    out = seed(accounts=40, seed=14)
+
+    runs = BillingRun.objects.order_by("started_at")
+    assert runs.count() == 48  # 24 months × 2 suppliers
+    assert set(runs.values_list("status", flat=True)) == {RunStatus.DONE}
+    assert {r.period.to_int() for r in runs} == {p.to_int() for p in (Period(2024, 11) + i for i in range(24))}
+    for run in runs:
+        assert run.started_at == run_moment(run.supplier, run.period, dt.date(2026, 11, 22))
+    charges = LedgerEntry.objects.filter(service=Service.GAS, kind=EntryKind.CHARGE)
+    payments = LedgerEntry.objects.filter(kind=EntryKind.PAYMENT)
+    assert charges.count() > 600
+    assert payments.count() > 500
+    assert LedgerEntry.objects.filter(service=Service.PENALTY, kind=EntryKind.CHARGE).exists()
+    assert Benefit.objects.exists()
+    # a payment answers a bill: made after its run, named for its month
+    for payment in payments.select_related("account__supplier"):
+        assert payment.amount < 0
+        assert payment.billed_in == Period.of(payment.posted_on)
+        assert payment.posted_on <= dt.date(2026, 11, 22)
+        assert payment.posted_on > run_moment(payment.account.supplier, payment.period, dt.date(2026, 11, 22)).date()
+        assert payment.service == Service.PENALTY or payment.pays_period == payment.period
+    # most bills are paid by their due date, some are not
+    on_time = late = 0
+    for payment in payments.filter(service=Service.GAS).select_related("account__supplier"):
+        due = payment_due_date(supplier=payment.account.supplier, period=payment.period)
+        on_time += payment.posted_on <= due
+        late += payment.posted_on > due
+    assert on_time > 3 * late > 0
+    assert LedgerBalance.objects.filter(service=Service.GAS, amount__gt=0).exists()  # debts
+    assert re.search(r"\d проводо?к[аи]? начислений", out)
+    assert re.search(r"\d+ оплат", out)
+
+
+def test_the_ledger_agrees_with_its_balances_after_the_seed() -> None:
+    seed(accounts=40, seed=15)
+
+    mismatches = ledger_verify()
+    if connection.vendor == "sqlite":
+        # SQLite sums decimals as floats: ledger_verify sees 104.510000000001 for 104.51
+        mismatches = [m for m in mismatches if abs(m.kept - m.entries) >= Decimal("0.005")]
+    assert mismatches == []
+    sums: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for account_id, service, amount in LedgerEntry.objects.values_list("account_id", "service", "amount"):
+        sums[(account_id, service)] += amount
+    kept = {(a, s): m for a, s, m in LedgerBalance.objects.values_list("account_id", "service", "amount")}
+    assert {k: v for k, v in kept.items() if v} == {k: v for k, v in sums.items() if v}
+
+
+def test_a_second_run_posts_nothing_and_a_run_of_a_billed_month_neither() -> None:
+    seed(accounts=20, seed=16)
+    entries = LedgerEntry.objects.count()
+
+    seed(accounts=20, seed=16)
+    assert LedgerEntry.objects.count() == entries
+
+    # the engine itself, run again for a month the seed billed, finds nothing to post
+    supplier = Supplier.objects.get(code="stolgaz")
+    period = Period(2026, 10)
+    moment = run_moment(supplier, period, dt.date(2026, 11, 22)) + dt.timedelta(hours=1)
+    run = billing_run(supplier=supplier, period=period, now=lambda: moment, today=moment.date(), channel="test")
+    assert run.summary["entries"] == 0
+    assert LedgerEntry.objects.count() == entries
+
+
+def test_the_demo_subscriber_sees_readings_averages_payments_a_debt_and_a_penalty() -> None:
+    seed(accounts=300, seed=2026)
+
+    account = User.objects.get(phone=SUBSCRIBER.phone).account_links.get().account
+    methods = set(Charge.objects.filter(account=account).values_list("method", flat=True))
+    assert {VolumeMethod.READING, VolumeMethod.AVERAGE} <= methods
+    assert LedgerEntry.objects.filter(account=account, kind=EntryKind.PAYMENT).count() >= 18
+    assert Benefit.objects.filter(account=account).exists()
+    balances = dict(LedgerBalance.objects.filter(account=account).values_list("service", "amount"))
+    assert 0 < balances[Service.GAS] < 1000
+    assert 0 < balances[Service.PENALTY] < 100
+
+
+def test_no_billing_leaves_the_money_out() -> None:
+    call_command("seed", today=TODAY, no_progress=True, accounts=10, no_billing=True, stdout=StringIO())
+
+    assert PersonalAccount.objects.count() == 10
+    assert not LedgerEntry.objects.exists()
+    assert not BillingRun.objects.exists()
 
 
 # --- Refusals ----------------------------------------------------------------------------------

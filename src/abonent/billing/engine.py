@@ -24,6 +24,7 @@ kopeck, each once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -88,18 +89,18 @@ def _segments(rows: Sequence[DatedValue], period: Period, what: str) -> list[tup
     return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Weighted:
     """A value over a period taken by days: ``total`` = Σ value × days, over ``days``."""
 
     segments: tuple[tuple[dt.date, dt.date, Decimal], ...]
     days: int
 
-    @property
+    @functools.cached_property
     def total(self) -> Decimal:
         return sum((v * ((b - a).days + 1) for a, b, v in self.segments), ZERO)
 
-    @property
+    @functools.cached_property
     def mean(self) -> Decimal:
         return self.total / self.days
 

@@ -803,6 +803,10 @@ class _Chunk:
                 entries[account_id].append((service, kind, billed_in, amount, posted_on, pays_period or None))
                 del for_period
         as_of = period.last_day
+        own: dict[int, Decimal] = defaultdict(Decimal)
+        for e in self.entries:
+            if e.service == Service.GAS and e.billed_in == period:
+                own[e.account_id] += e.amount
         for account_id in candidates:
             items: dict[Period, Decimal] = defaultdict(Decimal)
             payments = []
@@ -820,9 +824,7 @@ class _Chunk:
                 ):
                     posted_before += amount
             # this run's own entries of the period are on the bill of the period too
-            for e in self.entries:
-                if e.account_id == account_id and e.service == Service.GAS and e.billed_in == period:
-                    items[period] += e.amount
+            items[period] += own.get(account_id, ZERO)
             debts = [DebtItem(p, amount, self.due_on(p)) for p, amount in sorted(items.items()) if amount]
             try:
                 total = penalty_compute(items=debts, payments=payments, as_of=as_of, rates=rates).total

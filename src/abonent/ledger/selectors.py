@@ -109,8 +109,9 @@ def ledger_verify(*, account_ids: Iterable[int] | None = None) -> list[BalanceMi
         ids = list(account_ids)
         entries = entries.filter(account_id__in=ids)
         balances = balances.filter(account_id__in=ids)
-    summed = {
-        (a, s): t for a, s, t in entries.values_list("account_id", "service").annotate(t=Sum("amount")).order_by()
+    summed = {  # SQLite sums decimals as floats: back to kopecks
+        (a, s): round_rubles(t)
+        for a, s, t in entries.values_list("account_id", "service").annotate(t=Sum("amount")).order_by()
     }
     kept = {(a, s): m for a, s, m in balances.values_list("account_id", "service", "amount")}
     result = []

@@ -7,6 +7,10 @@ data depends on the seed and the day only, and a larger run extends a smaller on
 Rows are tuples in the column order of ``writer`` (ids first, then the fields); ids come
 from an ``IdCursor`` so that children can name their parents without asking the database.
 Volumes are counted in whole litres (int) and turned into m³ with three places at the end.
+
+Before the history's first month each meter that was in service has an opening reading: the
+value the previous billing system last had, loaded by the nightly import. Billing counts the
+first month from it (without it the first reading would be measured from the installation).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ _CHANNELS: tuple[_Channel, ...] = (
     (ReadingChannel.PHONE.value, 9 * 3600, 8 * 3600, False),
 )
 _CHANNEL_CUM_WEIGHTS = tuple(accumulate((35, 30, 8, 7, 15, 5)))
+_OPENING = _CHANNELS[4]  # the opening reading comes with the load from the billing system
 
 _RESIDENTS = (1, 2, 3, 4, 5, 6)
 _RESIDENTS_FLAT = tuple(accumulate((22, 34, 24, 13, 5, 2)))
@@ -143,6 +148,7 @@ class PeriodPlan:
     first_day: dt.date
     factors: tuple[int, int, int]  # percent of the monthly cooking, water heating and heating
     window: tuple[WindowDay, ...]
+    opening: bool = False  # the month before the history: only the opening reading
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,7 @@ def supplier_plan(
     starts = [t[0] for t in terms]
     last = Period.of(today) - 1
     periods = []
-    for offset in range(HISTORY_MONTHS - 1, -1, -1):
+    for offset in range(HISTORY_MONTHS, -1, -1):
         period = last - offset
         at = bisect.bisect_right(starts, period.first_day) - 1
         first, end = (terms[at][1], terms[at][2]) if at >= 0 else (15, 25)
@@ -221,6 +227,7 @@ def supplier_plan(
                     HEATING_BY_MONTH[period.month - 1],
                 ),
                 tuple(_window_day(d, zone) for d in days),
+                opening=offset == HISTORY_MONTHS,
             )
         )
     localities = tuple((region, loc) for region in demo.regions for loc in region.localities)
@@ -574,9 +581,11 @@ def _readings(
             continue
         cook_pct, water_pct, heat_pct = pp.factors
         value += int((cooking * cook_pct + water * water_pct + heating * heat_pct) * (0.85 + 0.3 * random_())) // 100
-        if random_() >= diligence:
+        if random_() >= diligence and not pp.opening:
             continue  # not sent this month
         channel, start, length, exact = preferred if random_() < 0.8 else rng.weighted(_CHANNELS, _CHANNEL_CUM_WEIGHTS)
+        if pp.opening:
+            channel, start, length, exact = _OPENING
         day = pp.window[int(random_() * len(pp.window))]
         seconds = start + int(random_() * length)
         if day.zone is None:

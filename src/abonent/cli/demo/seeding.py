@@ -1,4 +1,5 @@
-"""The whole seed: suppliers, staff, and the accounts in batches, with a report at the end.
+"""The whole seed: suppliers, staff, the accounts in batches, then their money history (billing
+runs and payments month by month, ``history``), with a report at the end.
 
 Every step is idempotent. Suppliers are found by code and staff by login before anything
 is created. Accounts are numbered deterministically, so the accounts a previous run made
@@ -20,6 +21,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, connections, transaction
 
 from abonent.cli.demo.generator import GeneratedAccount, IdCursor, Row, SupplierPlan, account_generate, supplier_plan
+from abonent.cli.demo.history import HistoryReport, history_run
 from abonent.cli.demo.suppliers import DEMO_SUPPLIERS, DemoSupplier, accounts_split
 from abonent.cli.demo.writer import TABLES, BulkWriter
 from abonent.core.models import LinkProof, Supplier, SupplierTerms
@@ -96,13 +98,17 @@ class SupplierReport:
     accounts: list[DemoAccount] = field(default_factory=list)
 
 
+HISTORY_KEYS = ("tariff", "norm", "benefit", "charge", "penalty", "payment")
+
+
 @dataclass
 class SeedReport:
-    created: dict[str, int]  # "supplier", "staff" and the writer's tables: "account", "reading" …
+    created: dict[str, int]  # "supplier", "staff", the writer's tables ("account", "reading" …), HISTORY_KEYS
     suppliers: list[SupplierReport]
     staff: tuple[StaffMember, ...]
     subscriber: DemoSubscriber
     seconds: float
+    history: HistoryReport | None = None
 
     @property
     def nothing_new(self) -> bool:
@@ -273,16 +279,27 @@ def seed_run(
     seed: int,
     today: dt.date,
     batch_size: int,
+    billing: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_history_start: Callable[[int], None] | None = None,
+    on_history_progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
-    """Load the demo data: ``accounts`` personal accounts split between the demo suppliers.
+    """Load the demo data: ``accounts`` personal accounts split between the demo suppliers,
+    and (with ``billing``) their charges, penalties and payments over the history.
 
     ``on_start`` is told how many accounts are to be made, ``on_progress`` how many more
-    are done after each batch.
+    are done after each batch; ``on_history_start`` how many (month, supplier) steps the
+    history has, ``on_history_progress`` how many more are done.
     """
     started = time.perf_counter()
-    created = {"supplier": 0, "staff": 0, "subscriber": 0, **{table.key: 0 for table in TABLES}}
+    created = {
+        "supplier": 0,
+        "staff": 0,
+        "subscriber": 0,
+        **{table.key: 0 for table in TABLES},
+        **dict.fromkeys(HISTORY_KEYS, 0),
+    }
     with transaction.atomic():
         suppliers = [_supplier_ensure(demo) for demo in DEMO_SUPPLIERS]
         created["supplier"] = sum(1 for _, new in suppliers if new)
@@ -299,6 +316,7 @@ def seed_run(
 
     writer = BulkWriter()
     ids = writer.next_ids()
+    grown: set[str] = set()
     with _Pipeline(threaded=writer.postgres and not connection.in_atomic_block) as pipeline:
         for plan, start, target in zip(plans, starts, targets, strict=True):
             for batch_start in range(start, target, batch_size):
@@ -317,6 +335,8 @@ def seed_run(
                     rows["reading"] += account.readings
                 for table in TABLES:
                     created[table.key] += len(rows[table.key])
+                if rows["account"]:
+                    grown.add(plan.demo.code)
                 pipeline.submit(
                     functools.partial(writer.write_batch, rows, first, ids.copy()),
                     done=functools.partial(on_progress, len(indices)) if on_progress else None,
@@ -339,6 +359,20 @@ def seed_run(
                 accounts=_demo_accounts(plan, target),
             )
         )
+    history = None
+    if billing:
+        demo_number = reports[0].accounts[0].number if reports and reports[0].accounts else ""
+        history = history_run(
+            suppliers=[(supplier, plan) for (supplier, _), plan in zip(suppliers, plans, strict=True)],
+            seed=seed,
+            today=today,
+            demo_number=demo_number,
+            grown=frozenset(grown),
+            on_start=on_history_start,
+            on_progress=on_history_progress,
+        )
+        for key in HISTORY_KEYS:
+            created[key] = getattr(history, key)
     with transaction.atomic():
         subscriber, created["subscriber"] = _subscriber_ensure(reports, now=dt.datetime.now(dt.UTC))
     return SeedReport(
@@ -347,4 +381,5 @@ def seed_run(
         staff=STAFF,
         subscriber=subscriber,
         seconds=time.perf_counter() - started,
+        history=history,
     )

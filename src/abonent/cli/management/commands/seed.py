@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from abonent.cli.demo.seeding import SeedReport, SupplierReport, seed_run
 from abonent.cli.demo.writer import SeedError
+from abonent.core.errors import DomainError
 from abonent.core.models import LinkProof
 
 MAX_ACCOUNTS = 10_000_000
@@ -25,6 +26,12 @@ _CREATED = (
     ("contract", ("договор", "договора", "договоров")),
     ("meter", ("прибор учёта", "прибора учёта", "приборов учёта")),
     ("reading", ("показание", "показания", "показаний")),
+    ("tariff", ("цена газа", "цены газа", "цен газа")),
+    ("norm", ("норматив", "норматива", "нормативов")),
+    ("benefit", ("льгота", "льготы", "льгот")),
+    ("charge", ("проводка начислений", "проводки начислений", "проводок начислений")),
+    ("penalty", ("проводка пеней", "проводки пеней", "проводок пеней")),
+    ("payment", ("оплата", "оплаты", "оплат")),
 )
 _ZONES = {"Europe/Moscow": "московское время", "Europe/Kaliningrad": "калининградское время"}
 _PROOFS = {
@@ -102,7 +109,8 @@ def _day(value: Any) -> dt.date:
 class Command(BaseCommand):
     help = (
         "Загрузить демо-данные: два поставщика (Москва и Калининград), сотрудники бэк-офиса, лицевые счета "
-        "с оборудованием, договорами, счётчиками и показаниями за два года. Повторный запуск ничего не дублирует."
+        "с оборудованием, договорами, счётчиками и показаниями за два года, начисления, пени и оплаты за эти два "
+        "года (расчёт за каждый месяц и оплаты между расчётами). Повторный запуск ничего не дублирует."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -118,6 +126,11 @@ class Command(BaseCommand):
             "--allow-production",
             action="store_true",
             help="разрешить запуск на рабочей установке (ABONENT_ENV=production)",
+        )
+        parser.add_argument(
+            "--no-billing",
+            action="store_true",
+            help="без истории начислений и оплат: только счета, оборудование, счётчики и показания",
         )
         parser.add_argument("--no-progress", action="store_true", help="не показывать индикатор выполнения")
 
@@ -135,17 +148,23 @@ class Command(BaseCommand):
         bar: tqdm[Any] | None = None
         show = not options["no_progress"] and options["verbosity"] > 0
 
-        def start(total: int) -> None:
-            nonlocal bar
-            if show and total:
-                bar = tqdm(
-                    total=total,
-                    desc="Лицевые счета",
-                    bar_format="{desc}: {percentage:3.0f}% |{bar}| {n_fmt} из {total_fmt} [прошло {elapsed}, ещё {remaining}]",
-                    file=_Stream(self.stderr),
-                    mininterval=0.5,
-                    leave=False,
-                )
+        def starter(desc: str) -> Any:
+            def start(total: int) -> None:
+                nonlocal bar
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                if show and total:
+                    bar = tqdm(
+                        total=total,
+                        desc=desc,
+                        bar_format="{desc}: {percentage:3.0f}% |{bar}| {n_fmt} из {total_fmt} [прошло {elapsed}, ещё {remaining}]",
+                        file=_Stream(self.stderr),
+                        mininterval=0.5,
+                        leave=False,
+                    )
+
+            return start
 
         def advance(done: int) -> None:
             if bar is not None:
@@ -153,9 +172,17 @@ class Command(BaseCommand):
 
         try:
             report = seed_run(
-                accounts=accounts, seed=seed, today=today, batch_size=batch_size, on_start=start, on_progress=advance
+                accounts=accounts,
+                seed=seed,
+                today=today,
+                batch_size=batch_size,
+                billing=not options["no_billing"],
+                on_start=starter("Лицевые счета"),
+                on_progress=advance,
+                on_history_start=starter("Начисления и оплаты (месяц × поставщик)"),
+                on_history_progress=advance,
             )
-        except SeedError as exc:
+        except (SeedError, DomainError) as exc:
             raise CommandError(str(exc)) from None
         finally:
             if bar is not None:
