@@ -304,7 +304,7 @@ def test_the_demo_subscriber_links_a_demo_account(
     if page.get_by_label("Не знаю", exact=False).count():
         page.get_by_label("Не знаю", exact=False).check()
     page.get_by_label("Номер лицевого счёта").fill(second.number)
-    page.get_by_label("PIN-код", exact=False).fill(second.pin)
+    page.get_by_role("textbox", name="PIN-код").fill(second.pin)
     page.get_by_role("button", name="Привязать счёт").click()
 
     expect(page.get_by_text("привязан к вашему профилю", exact=False)).to_be_visible()
