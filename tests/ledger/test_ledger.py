@@ -198,13 +198,11 @@ def correct(account: PersonalAccount, **fields: object) -> LedgerEntry:
         "account": account,
         "service": Service.GAS,
         "period": OCTOBER,
-        "billed_in": NOVEMBER,
         "amount": "-150,00",
         "reason": "Ошибка в показаниях за октябрь",
         "actor_id": None,
         "channel": "backoffice",
         "now": NOW,
-        "posted_on": dt.date(2026, 11, 20),
         "source_key": "correction:1",
         **fields,
     }
@@ -223,6 +221,7 @@ def test_a_correction_is_a_new_entry_with_an_audit_record(account: PersonalAccou
         NOVEMBER,
         "Ошибка в показаниях за октябрь",
     )
+    assert made.posted_on == dt.date(2026, 11, 20)  # the supplier's day of NOW, on November's bill
     assert balances_get(account=account)[Service.GAS] == D("458.40")  # 608.40 − 150.00
     record = AuditRecord.objects.get(action="ledger_correct")
     assert record.after == {

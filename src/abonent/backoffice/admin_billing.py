@@ -667,13 +667,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
                     account=account,
                     service=data["service"],
                     period=data["period"],
-                    billed_in=Period.of(today),
-                    amount=data["amount"].strip().replace("\u2212", "-").replace("\u2013", "-"),
+                    amount=data["amount"],
                     reason=data["reason"],
                     actor_id=_operator(request).pk,
                     channel="backoffice",
                     now=now,
-                    posted_on=today,
                     source_key=f"correction:{account.pk}:{data['key']}",
                 )
             except ValidationFailed as exc:

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -38,7 +38,7 @@ from abonent.billing.engine import (
     account_compute,
     average_month,
 )
-from abonent.billing.enums import RunStatus, VolumeMethod
+from abonent.billing.enums import RunStatus
 from abonent.billing.models import (
     Benefit,
     BillingChunk,
@@ -419,6 +419,7 @@ class _Chunk:
         self.books: dict[Period, PeriodBook] = {}
         self.due: dict[Period, dt.date] = {}
         self.entries: list[NewEntry] = []
+        self.balances: dict[int, Decimal] = {}  # gas, before this chunk posts
         self.stats = ChunkStats()
 
     def book(self, period: Period) -> PeriodBook:
@@ -503,6 +504,12 @@ class _Chunk:
         history = self._standing(need_history, (oldest, previous))
         benefits = self._benefits(accounts)
         existing = self._posted(accounts, changed)
+        self.balances = dict(
+            LedgerBalance.objects.filter(
+                account_id__gte=self.first, account_id__lte=self.last, service=Service.GAS
+            ).values_list("account_id", "amount")
+        )
+        openings = self._openings(accounts, changed)
 
         by_account: dict[int, list[int]] = defaultdict(list)
         for meter_id, (account_id, _facts) in meters.items():
@@ -517,13 +524,13 @@ class _Chunk:
             chain_states = {m: states.get(m) for m in ids}
             if start is not None:
                 # recompute the changed periods from the state before the first of them
-                chain_states = self._states_before(ids, start, history)
+                chain_states = self._states_before(ids, start)
                 month = start
                 while month < period:
                     result = self._compute(account, ids, meters, month, chain_states, history, benefits)
                     self._post_difference(account_id, month, result, existing, recalculation=True)
                     meter_rows += self._meter_rows(result, month)
-                    charge_rows.append(self._charge_row(account, result, Decimal(0)))
+                    charge_rows.append(self._charge_row(account, result, openings))
                     recalculated_periods.append((account_id, month))
                     chain_states = {r.meter_id: r.state for r in result.meters}
                     month = month.next()
@@ -531,11 +538,11 @@ class _Chunk:
             else:
                 for m in ids:
                     if chain_states.get(m) is None:
-                        chain_states[m] = self._bootstrap(m, meters[m][1], history.get(m, []), period)
+                        chain_states[m] = self._bootstrap(meters[m][1], history.get(m, []), period)
             result = self._compute(account, ids, meters, period, chain_states, history, benefits, current=current)
             self._post_difference(account_id, period, result, existing, recalculation=False)
             meter_rows += self._meter_rows(result, period)
-            charge_rows.append(self._charge_row(account, result, Decimal(0)))
+            charge_rows.append(self._charge_row(account, result, openings))
             self.stats.accounts += 1
             self.stats.volume += result.volume
             self.stats.amount += result.amount
@@ -545,9 +552,7 @@ class _Chunk:
         self._write(accounts, meter_rows, charge_rows, recalculated_periods)
         return self.stats
 
-    def _states_before(
-        self, ids: list[int], start: Period, history: dict[int, list[tuple[Period, int, Decimal, str]]]
-    ) -> dict[int, MeterState | None]:
+    def _states_before(self, ids: list[int], start: Period) -> dict[int, MeterState | None]:
         before = start.previous()
         rows = {
             m: MeterState(bp, bv if bv is not None else Decimal(0), est)
@@ -558,7 +563,7 @@ class _Chunk:
         return {m: rows.get(m) for m in ids}
 
     def _bootstrap(
-        self, meter_id: int, facts: tuple[object, ...], readings: list[tuple[Period, int, Decimal, str]], period: Period
+        self, facts: tuple[object, ...], readings: list[tuple[Period, int, Decimal, str]], period: Period
     ) -> MeterState:
         """A meter with no computed period before: it starts from its last standing reading
         before ``period`` (or its installation), with nothing estimated."""
@@ -582,7 +587,7 @@ class _Chunk:
         facts_list = []
         for m in ids:
             digits, installed_on, initial_value, due, status, removed_on = meters[m][1]
-            state = states.get(m) or self._bootstrap(m, meters[m][1], history.get(m, []), period)
+            state = states.get(m) or self._bootstrap(meters[m][1], history.get(m, []), period)
             if current is not None:
                 reading = current.get(m)
             else:
@@ -664,13 +669,12 @@ class _Chunk:
         *,
         recalculation: bool,
     ) -> None:
-        """Post what the account should owe for the period less what the ledger has."""
+        """Post what the account should owe for the period less what the ledger has: the
+        first time the charge and the benefit, after that a recalculation of the difference."""
+        key = (account_id, Service.GAS, period.to_int())
         should = result.amount - result.benefit_discount
-        has = existing.get((account_id, Service.GAS, period.to_int()), ZERO)
-        difference = should - has
-        billed_in = self.period
         posted_on = self.period.last_day
-        if has == 0 and not recalculation and self._first_posting(account_id, period, existing):
+        if key not in existing and not recalculation:
             if result.amount > 0:
                 self._add(account_id, Service.GAS, EntryKind.CHARGE, period, result.amount, posted_on,
                           f"charge:{account_id}:gas:{period}", volume=result.volume)  # fmt: skip
@@ -681,21 +685,12 @@ class _Chunk:
             if result.benefit_discount > 0:
                 self._add(account_id, Service.GAS, EntryKind.BENEFIT, period, -result.benefit_discount, posted_on,
                           f"benefit:{account_id}:gas:{period}")  # fmt: skip
-            return
-        if difference:
-            key = f"recalc:{account_id}:gas:{period}:{billed_in}:{self.run.pk}"
-            self._add(account_id, Service.GAS, EntryKind.RECALCULATION, period, difference, posted_on, key,
+        elif difference := should - existing.get(key, ZERO):
+            self._add(account_id, Service.GAS, EntryKind.RECALCULATION, period, difference, posted_on,
+                      f"recalc:{account_id}:gas:{period}:{self.period}:{self.run.pk}",
                       note=str(_("Перерасчёт за {period}")).format(period=period.label()))  # fmt: skip
             self.stats.recalculated += difference
-        existing[(account_id, Service.GAS, period.to_int())] = should
-        del billed_in
-
-    def _first_posting(self, account_id: int, period: Period, existing: dict[tuple[int, str, int], Decimal]) -> bool:
-        key = (account_id, Service.GAS, period.to_int())
-        if key in existing:
-            return False
-        existing[key] = ZERO
-        return True
+        existing[key] = should
 
     def _add(
         self,
@@ -742,7 +737,9 @@ class _Chunk:
             for r in result.meters
         ]
 
-    def _charge_row(self, account: AccountFacts, result: AccountResult, debt_before: Decimal) -> tuple[object, ...]:
+    def _charge_row(
+        self, account: AccountFacts, result: AccountResult, openings: dict[tuple[int, int], Decimal]
+    ) -> tuple[object, ...]:
         details = result.details(account)
         meters = [
             {"meter": r.meter_id, "method": r.method, "volume": str(r.volume)}
@@ -762,7 +759,7 @@ class _Chunk:
             result.amount,
             result.benefit_volume,
             result.benefit_amount,
-            debt_before,
+            openings.get((account.account_id, result.period.to_int()), ZERO),
             json.dumps(details, ensure_ascii=False),
             self.run.pk,
             self.now,
@@ -772,11 +769,7 @@ class _Chunk:
     def _penalties(self, accounts: dict[int, AccountFacts], existing: dict[tuple[int, str, int], Decimal]) -> None:
         """The penalty accrued through the period's last day, less what was posted before."""
         period = self.period
-        balances = dict(
-            LedgerBalance.objects.filter(
-                account_id__gte=self.first, account_id__lte=self.last, service=Service.GAS
-            ).values_list("account_id", "amount")
-        )
+        balances = self.balances
         earlier_debt = set(
             Charge.objects.filter(
                 account_id__gte=self.first,
@@ -796,12 +789,10 @@ class _Chunk:
         rates = rate_book()
         entries: dict[int, list[tuple[str, str, Period, Decimal, dt.date, Period | None]]] = defaultdict(list)
         for at in range(0, len(candidates), 900):
-            for row in LedgerEntry.objects.filter(account_id__in=candidates[at : at + 900]).values_list(
-                "account_id", "service", "kind", "billed_in", "amount", "posted_on", "pays_period", "period"
+            for account_id, *row in LedgerEntry.objects.filter(account_id__in=candidates[at : at + 900]).values_list(
+                "account_id", "service", "kind", "billed_in", "amount", "posted_on", "pays_period"
             ):
-                account_id, service, kind, billed_in, amount, posted_on, pays_period, for_period = row
-                entries[account_id].append((service, kind, billed_in, amount, posted_on, pays_period or None))
-                del for_period
+                entries[account_id].append(tuple(row))  # type: ignore[arg-type]
         as_of = period.last_day
         own: dict[int, Decimal] = defaultdict(Decimal)
         for e in self.entries:
@@ -843,39 +834,45 @@ class _Chunk:
             existing[(account_id, Service.PENALTY, period.to_int())] = should
             self.stats.penalty += difference
 
-    def _openings(self, ids: list[int], earlier: list[tuple[int, Period]]) -> dict[tuple[int, int], Decimal]:
-        """The gas debt each period's bill opens with, (account, YYYYMM) → the sum of the
-        entries on the bills before it: for the run's period and the recalculated ones. Read
-        from the ledger, not the balance, so a re-run or a run taken over after a crash writes
-        the same figure, whatever this run posted already or was paid since."""
+    def _openings(
+        self, accounts: dict[int, AccountFacts], changed: dict[int, Period]
+    ) -> dict[tuple[int, int], Decimal]:
+        """The gas debt each computed period's bill opens with, (account, YYYYMM) → the sum of
+        the entries on the bills before it. For the run's period that is the balance less the
+        entries on this bill and later ones (few: this run's own after a crash, payments made
+        since), so a re-run or a run taken over writes the same figure; recalculated periods
+        (rare) sum their accounts' bills."""
         period = self.period
-        result: dict[tuple[int, int], Decimal] = {}
-        for at in range(0, len(ids), 900):
-            rows = (
-                LedgerEntry.objects.filter(
-                    account_id__in=ids[at : at + 900], service=Service.GAS, billed_in__lt=period.to_int()
-                )
-                .values_list("account_id")
-                .annotate(total=Sum("amount"))
-                .order_by()
+        later: dict[int, Decimal] = dict(
+            LedgerEntry.objects.filter(
+                account_id__gte=self.first,
+                account_id__lte=self.last,
+                service=Service.GAS,
+                billed_in__gte=period.to_int(),
             )
-            for account_id, total in rows:
-                result[(account_id, period.to_int())] = round_rubles(total or ZERO)
-        if earlier:
-            by_bill: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+            .values_list("account_id")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+        result = {
+            (a, period.to_int()): round_rubles(self.balances.get(a, ZERO) - (later.get(a) or ZERO)) for a in accounts
+        }
+        if changed:
+            bills: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
             for account_id, billed_in, total in (
-                LedgerEntry.objects.filter(
-                    account_id__in={a for a, _m in earlier}, service=Service.GAS, billed_in__lt=period.to_int()
-                )
+                LedgerEntry.objects.filter(account_id__in=list(changed), service=Service.GAS)
                 .values_list("account_id", "billed_in")
                 .annotate(total=Sum("amount"))
                 .order_by()
             ):
-                bill = billed_in.to_int() if isinstance(billed_in, Period) else int(billed_in)
-                by_bill[account_id].append((bill, round_rubles(total or ZERO)))
-            for account_id, month in earlier:
-                opening = sum((t for b, t in by_bill.get(account_id, []) if b < month.to_int()), ZERO)
-                result[(account_id, month.to_int())] = opening
+                bills[account_id].append((billed_in.to_int(), round_rubles(total or ZERO)))
+            for account_id, start in changed.items():
+                month = start
+                while month < period:
+                    result[(account_id, month.to_int())] = sum(
+                        (t for bill, t in bills[account_id] if bill < month.to_int()), ZERO
+                    )
+                    month = month.next()
         return result
 
     def _write(
@@ -904,11 +901,6 @@ class _Chunk:
              "average", "computed_at"),
             meter_rows,
         )  # fmt: skip
-        openings = self._openings(ids, [(account_id, month) for account_id, month in recalculated])
-        charge_rows = [
-            (*row[:9], openings.get((int(row[0]), int(row[1])), ZERO), *row[10:])  # type: ignore[call-overload]
-            for row in charge_rows
-        ]
         rows_insert(
             Charge,
             ("account_id", "period", "service", "method", "volume", "price", "amount", "benefit_volume",
@@ -916,10 +908,3 @@ class _Chunk:
             charge_rows,
         )  # fmt: skip
         self.stats.entries = entries_post(entries=self.entries, now=self.now)
-
-
-def accounts_of(entries: Iterable[NewEntry]) -> set[int]:
-    return {e.account_id for e in entries}
-
-
-del VolumeMethod

@@ -31,7 +31,10 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
+        # as people write it, and as ``format_rubles`` prints it: spaces between thousands,
+        # a comma, a real minus sign (or the en dash that stands for one)
         text = value.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+        text = text.replace("\u2212", "-").replace("\u2013", "-")
         if not text:
             raise MoneyFormatError("an empty string is not an amount")
         try:

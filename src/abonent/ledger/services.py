@@ -20,6 +20,7 @@ from abonent.core.bulk import rows_insert
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.money import round_rubles, to_decimal
 from abonent.core.periods import Period
+from abonent.core.selectors import supplier_local_date
 from abonent.customers.models import PersonalAccount
 from abonent.ledger.enums import EntryKind, Service
 from abonent.ledger.models import LedgerBalance, LedgerEntry
@@ -156,16 +157,15 @@ def entry_correct(
     account: PersonalAccount,
     service: str,
     period: Period,
-    billed_in: Period,
     amount: Decimal | str,
     reason: str,
     actor_id: int | None,
     channel: str,
     now: dt.datetime,
-    posted_on: dt.date,
     source_key: str,
 ) -> LedgerEntry:
-    """An operator's correction of an account: a new entry, never a change of an old one.
+    """An operator's correction of an account: a new entry, never a change of an old one,
+    dated the supplier's local day of ``now`` and put on that month's bill.
 
     Raises CorrectionInvalid (the amount is not rubles and kopecks or is zero, the service
     is unknown, the reason is too short) and EntryAlreadyPosted (the same key again).
@@ -188,6 +188,7 @@ def entry_correct(
         ]
     if errors or value is None:
         raise CorrectionInvalid(errors)
+    today = supplier_local_date(supplier=account.supplier, now=now)
     with transaction.atomic():
         entries_post(
             entries=[
@@ -196,9 +197,9 @@ def entry_correct(
                     service=service,
                     kind=EntryKind.CORRECTION,
                     period=period,
-                    billed_in=billed_in,
+                    billed_in=Period.of(today),
                     amount=value,
-                    posted_on=posted_on,
+                    posted_on=today,
                     source_key=source_key,
                     note=text,
                 )
