@@ -54,11 +54,19 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="postgres://… of a server to create the database on")
     parser.add_argument("--chunk-size", type=int, default=None, help="accounts per chunk (the engine's default)")
     parser.add_argument("--profile", type=int, default=0, help="profile the run and print the top N functions")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes taking the run's chunks at once, as Celery workers do"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)  # the child's part
+    parser.add_argument("--worker-of", type=int, default=0, help=argparse.SUPPRESS)  # a worker's run id
+    parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--moment", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
         return _prepare(args)
+    if args.worker_of:
+        return _work(args)
 
     work = Path(tempfile.mkdtemp(prefix="abonent-billing-bench-"))
     name = f"abonent_bench_{os.getpid()}"
@@ -199,6 +207,47 @@ def _scratch_load(rows: int) -> float:
     return seconds
 
 
+_worker_peaks: list[int] = []  # ru_maxrss of each worker, KiB
+
+
+def _work(args: argparse.Namespace) -> int:
+    """One worker: the chunks of the run whose position is its number modulo the workers."""
+    import django
+
+    django.setup()
+    from abonent.billing.models import BillingChunk
+    from abonent.billing.services import billing_chunk_process
+
+    moment = dt.datetime.fromisoformat(args.moment)
+    ids = list(
+        BillingChunk.objects.filter(run_id=args.worker_of).order_by("first_account_id").values_list("id", flat=True)
+    )
+    for chunk_id in ids[args.worker :: args.workers]:
+        billing_chunk_process(chunk_id=chunk_id, now=moment)
+    return 0
+
+
+def _run_parallel(args: argparse.Namespace, supplier: object, period: object, moment: dt.datetime) -> object:
+    """Open the run here, let ``--workers`` processes take its chunks, close it here."""
+    from abonent.billing.services import billing_run_finish, billing_run_start
+
+    run = billing_run_start(
+        supplier=supplier, period=period, now=moment, today=moment.date(), actor_id=None, channel="cli",
+        **_run_kwargs(args),
+    )  # fmt: skip
+    command = [sys.executable, __file__, "--worker-of", str(run.pk), "--workers", str(args.workers)]
+    command += ["--moment", moment.isoformat()]
+    workers = [subprocess.Popen([*command, "--worker", str(k)]) for k in range(args.workers)]
+    failed = False
+    for w in workers:
+        _pid, status, usage = os.wait4(w.pid, 0)
+        _worker_peaks.append(usage.ru_maxrss)
+        failed = failed or status != 0
+    if failed:
+        raise SystemExit("a worker failed")
+    return billing_run_finish(run_id=run.pk, now=moment)
+
+
 def _measure(args: argparse.Namespace) -> int:
     import django
 
@@ -222,13 +271,18 @@ def _measure(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        run = billing_run(
-            supplier=supplier, period=period, now=lambda m=moment: m, today=moment.date(), **_run_kwargs(args)
-        )
+        if args.workers > 1:
+            run = _run_parallel(args, supplier, period, moment)
+        else:
+            run = billing_run(
+                supplier=supplier, period=period, now=lambda m=moment: m, today=moment.date(), **_run_kwargs(args)
+            )
         if profiler is not None:
             profiler.disable()
         results.append((supplier.code, time.perf_counter() - started, run))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.workers > 1:  # the largest worker (the preparation's child is larger: left out)
+        peak_mib = max(_worker_peaks) / 1024 if _worker_peaks else 0
     entries = LedgerEntry.objects.count() - entries_before
     charges = Charge.objects.filter(period=period.to_int()).count()
     scratch = _scratch_load(entries)
@@ -247,7 +301,8 @@ def _measure(args: argparse.Namespace) -> int:
             f"{s['entries']:>8,} {Decimal(s['penalty']):>11,.2f}"
         )
     print(f"{'all':<10} {accounts:>9,} {'':>6} {seconds:>8.1f} {accounts / seconds:>7,.0f} {entries:>8,}")
-    print(f"charge rows written: {charges:,}; peak memory of the process (ru_maxrss): {peak_mib:,.0f} MiB")
+    who = f"of each of the {args.workers} workers" if args.workers > 1 else "of the process"
+    print(f"charge rows written: {charges:,}; peak memory {who} (ru_maxrss): {peak_mib:,.0f} MiB")
     loader = "COPY" if connection.vendor == "postgresql" else "executemany"
     print(
         f"the same {entries:,} ledger-like rows by {loader} into a scratch table: {scratch:.2f} s "

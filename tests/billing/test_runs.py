@@ -16,11 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from abonent.billing.enums import BenefitMode, RunStatus, VolumeMethod
-from abonent.billing.models import Benefit, BillingPeriod, BillingRun, Charge, MeterVolume, Tariff
+from abonent.billing.models import Benefit, BillingChunk, BillingPeriod, BillingRun, Charge, MeterVolume, Tariff
+from abonent.billing.selectors import penalty_breakdown
 from abonent.billing.services import (
+    LEASE,
     BillingDataMissing,
     PeriodClosed,
     PeriodNotOver,
@@ -34,6 +36,7 @@ from abonent.billing.services import (
 )
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
+from abonent.core.selectors import payment_due_date
 from abonent.core.services import supplier_create
 from abonent.customers.models import PersonalAccount
 from abonent.ledger.enums import EntryKind, Service
@@ -369,6 +372,78 @@ def test_penalties_through_runs_with_the_due_day_change_and_the_cap(billed: Supp
     assert LedgerEntry.objects.filter(account=account, service=Service.PENALTY).count() == 3
 
 
+def _pay(
+    account: PersonalAccount, amount: str, day: dt.date, *, arrived: dt.date | None = None, names: Period | None = None
+) -> None:
+    """A payment dated ``day`` that reached the ledger on ``arrived`` (the same day unless said)."""
+    entries_post(
+        entries=[
+            NewEntry(account_id=account.pk, service=Service.GAS, kind=EntryKind.PAYMENT, period=names or Period.of(day),
+                     billed_in=Period.of(day), amount=-D(amount), posted_on=day,
+                     source_key=f"payment:{account.pk}:{day}:{amount}", pays_period=names)
+        ],
+        now=dt.datetime.combine(arrived or day, dt.time(9), tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_each_run_posts_the_penalty_the_whole_history_gives(billed: Supplier) -> None:
+    """A run works out the penalty only for the accounts that can accrue one in its period
+    (an old debt left at the period's start, a payment that arrived late, a re-run). For
+    every kind of payer, after every run, what was posted equals the penalty of the whole
+    history worked out from scratch."""
+    never, on_time, late, named, arrives_late, ahead = (
+        account_make(supplier=billed, number=f"77000000000{i}") for i in range(1, 7)
+    )  # no meters: 608.40 every month, due the 10th (the 15th from March 2026)
+    _pay(ahead, "5000.00", dt.date(2026, 1, 20))
+    for period in [P(2026, m) for m in range(1, 10)]:
+        run(billed, period)
+        due = payment_due_date(supplier=billed, period=period)
+        _pay(on_time, "608.40", due)
+        _pay(late, "608.40", due + dt.timedelta(days=45))  # 45 days late, always
+        if period == P(2026, 2):
+            _pay(named, "608.40", due, names=period)
+        if period >= P(2026, 2):  # from March, each month's bill paid in the month itself: never January's
+            _pay(named, "608.40", dt.date(period.next().year, period.next().month, 20), names=period.next())
+        if period == P(2026, 6):
+            # January–June paid on 20.06, the bank's file loaded after the June run: the June
+            # run counted the debt unpaid through 30.06, the July run puts that right
+            _pay(arrives_late, "3650.40", dt.date(2026, 6, 20), arrived=dt.date(2026, 7, 3))
+        for account in (never, on_time, late, named, arrives_late, ahead):
+            if account == arrives_late and period == P(2026, 6):
+                continue
+            rows = LedgerEntry.objects.filter(account=account, service=Service.PENALTY, billed_in__lte=period.to_int())
+            posted = sum((e.amount for e in rows), D(0))
+            assert posted == penalty_breakdown(account=account, as_of=period.last_day).total, (account.number, period)
+    penalty = {a.number: balances_get(account=a)[Service.PENALTY] for a in (never, on_time, late, named, ahead)}
+    assert penalty["770000000002"] == penalty["770000000006"] == D(0)  # on time, paid ahead
+    assert penalty["770000000001"] > penalty["770000000004"] > 0  # January's debt stays unpaid
+    assert penalty["770000000003"] > 0  # days 31–45 of every bill
+    assert ledger_verify() == []
+
+
+def test_a_rerun_leaves_the_other_suppliers_accounts_in_its_range_alone(billed: Supplier) -> None:
+    """Chunks are ranges of account ids, and the ids of two suppliers' accounts interleave."""
+    other = supplier_create(**{**SUPPLIER_MOSCOW, "code": "gaz-tver", "inn": "6901067107", "short_name": "Тверь"})
+    billing_data_make(other)
+    mine, theirs = [], []
+    for i in range(4):
+        mine.append(account_make(supplier=billed, number=f"77000000001{i}"))
+        theirs.append(metered(other, number=f"69000000001{i}")[0])
+        reading_make(Meter.objects.get(account=theirs[-1]), P(2026, 1), "100")
+    run(other, P(2026, 1), chunk_size=3)
+    before = (list(Charge.objects.filter(account__supplier=other).values_list("account_id", "amount")),
+              MeterVolume.objects.filter(meter__account__supplier=other).count())  # fmt: skip
+    assert before[1] == 4
+
+    run(billed, P(2026, 1), chunk_size=3)
+    run(billed, P(2026, 1), chunk_size=3, at=run_moment(P(2026, 1)) + dt.timedelta(hours=1))  # and again
+
+    after = (list(Charge.objects.filter(account__supplier=other).values_list("account_id", "amount")),
+             MeterVolume.objects.filter(meter__account__supplier=other).count())  # fmt: skip
+    assert after == before
+    assert Charge.objects.filter(account__supplier=billed).count() == 4
+
+
 # --- refusals -------------------------------------------------------------------------------
 
 
@@ -566,3 +641,53 @@ def test_two_runs_started_at_the_same_moment_only_one_starts(supplier: Supplier)
     assert (len(started), len(refused)) == (1, 1), results
     assert BillingRun.objects.filter(status=RunStatus.RUNNING).count() == 1
     assert BillingPeriod.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_chunks_of_a_run_go_at_once_and_a_takeover_waits_for_them(supplier: Supplier) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite test database is in memory, where concurrent writers fail instead of waiting")
+    billing_data_make(supplier)
+    for i in range(4):
+        account_make(supplier=supplier, number=f"77000000000{i}")
+    start = run_moment(P(2026, 1))
+    the_run = billing_run_start(supplier=supplier, period=P(2026, 1), now=start, today=start.date(),
+                                actor_id=None, channel="cli", chunk_size=2)  # fmt: skip
+    first, second = the_run.parts.order_by("first_account_id")
+    in_flight, release = threading.Event(), threading.Event()
+
+    def chunk_in_progress() -> None:
+        """Holds what a worker computing the first chunk holds."""
+        try:
+            with transaction.atomic():
+                BillingChunk.objects.select_for_update(of=("self",)).get(pk=first.pk)
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1 FROM billing_billingrun WHERE id = %s FOR KEY SHARE", [the_run.pk])
+                in_flight.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=chunk_in_progress)
+    worker.start()
+    try:
+        assert in_flight.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        # another worker's chunk neither waits for the first nor is held up by the lease
+        stats = billing_chunk_process(chunk_id=second.pk, now=start + dt.timedelta(seconds=5))
+        assert stats is not None
+        assert stats.accounts == 2
+        # a new run taking over after the lease ran out waits until the chunk in flight ends
+        later = start + LEASE + dt.timedelta(minutes=1)
+        with pytest.raises(OperationalError, match="lock"):
+            billing_run_start(supplier=supplier, period=P(2026, 1), now=later, today=later.date(),
+                              actor_id=None, channel="cli")  # fmt: skip
+    finally:
+        release.set()
+        worker.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    the_run.refresh_from_db()
+    assert the_run.status == RunStatus.RUNNING

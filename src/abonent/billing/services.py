@@ -20,12 +20,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from abonent.billing.engine import (
+    AVERAGE_MONTHS_MAX,
     ZERO_VOLUME,
     AccountFacts,
     AccountResult,
@@ -52,9 +54,9 @@ from abonent.billing.models import (
     PenaltyRateCap,
     Tariff,
 )
-from abonent.billing.penalties import DebtItem, Payment, RateBook, penalty_compute
+from abonent.billing.penalties import FREE_DAYS, DebtItem, Payment, RateBook, penalty_compute
 from abonent.core.audit import audit_record
-from abonent.core.bulk import rows_insert
+from abonent.core.bulk import rows_insert, rows_select, table
 from abonent.core.errors import DomainError
 from abonent.core.models import Supplier
 from abonent.core.money import round_rubles
@@ -168,7 +170,11 @@ def billing_run_start(
         billing_period = BillingPeriod.objects.select_for_update().get(pk=billing_period.pk)
         if billing_period.closed_at is not None:
             raise PeriodClosed(period=period.label())
-        running = BillingRun.objects.filter(supplier=supplier, period=period, status=RunStatus.RUNNING).first()
+        running = (
+            BillingRun.objects.select_for_update()
+            .filter(supplier=supplier, period=period, status=RunStatus.RUNNING)
+            .first()
+        )
         if running is not None:
             if running.lease_until > now:
                 raise RunInProgress(period=period.label(), started=_local(supplier, running.started_at))
@@ -275,16 +281,29 @@ class ChunkStats:
 def billing_chunk_process(*, chunk_id: int, now: dt.datetime) -> ChunkStats | None:
     """Compute and post one chunk of a run (one transaction); None when it was done already.
 
+    Chunks of a run go in parallel (each worker its own chunk): a chunk locks its own row,
+    and the run's row only against a takeover or the run's end (FOR KEY SHARE, which other
+    chunks share); the lease is renewed before, in a statement of its own. On PostgreSQL
+    the chunk's commit does not wait for the disk (see below).
+
     Raises RunNotRunning when the run has ended (finished, or taken over).
     """
+    chunk_run = BillingChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).get()
+    BillingRun.objects.filter(pk=chunk_run, status=RunStatus.RUNNING).update(lease_until=now + LEASE)
     with transaction.atomic():
-        chunk = BillingChunk.objects.select_for_update().select_related("run", "run__supplier").get(pk=chunk_id)
-        run = chunk.run
+        chunk = BillingChunk.objects.select_for_update(of=("self",)).get(pk=chunk_id)
         if chunk.done_at is not None:
             return None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table(BillingRun)} WHERE id = %s FOR KEY SHARE", [chunk.run_id])
+                # The commit does not wait for the disk: a crash may lose the last chunks
+                # committed (whole, never in part), and a chunk lost is not marked done, so
+                # it is computed again. A commit that waits (a payment's) flushes these too.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        run = BillingRun.objects.select_related("supplier").get(pk=chunk.run_id)
         if run.status != RunStatus.RUNNING:
             raise RunNotRunning(run=run.pk)
-        BillingRun.objects.filter(pk=run.pk).update(lease_until=now + LEASE)
         changed = {int(a): int(p) for a, p in chunk.changed.items()}
         stats = _Chunk(run, chunk.first_account_id, chunk.last_account_id, now, changed).process()
         chunk.done_at = now
@@ -406,7 +425,11 @@ def billing_period_close(
 
 
 class _Chunk:
-    """The accounts of one id range: load, compute, compare with the ledger, post."""
+    """The accounts of one id range: load, compute, compare with the ledger, post.
+
+    Every read is one statement over the chunk's range of account ids (plain SQL: tuples,
+    not model instances), every write a bulk insert or one statement, so a chunk of 2 000
+    accounts in a steady month runs about fifteen statements whatever its size."""
 
     def __init__(self, run: BillingRun, first: int, last: int, now: dt.datetime, changed: dict[int, int]) -> None:
         self.run = run
@@ -418,6 +441,7 @@ class _Chunk:
         self.now = now
         self.books: dict[Period, PeriodBook] = {}
         self.due: dict[Period, dt.date] = {}
+        self.periods: dict[int, Period] = {}
         self.entries: list[NewEntry] = []
         self.balances: dict[int, Decimal] = {}  # gas, before this chunk posts
         self.stats = ChunkStats()
@@ -432,43 +456,82 @@ class _Chunk:
             self.due[period] = payment_due_date(supplier=self.supplier, period=period)
         return self.due[period]
 
+    def as_period(self, value: int | Period | None) -> Period | None:
+        if value is None or isinstance(value, Period):
+            return value
+        found = self.periods.get(value)
+        if found is None:
+            found = self.periods[value] = Period.from_int(value)
+        return found
+
     # loading
+    def _billed(self) -> tuple[str, list[Any]]:
+        """The accounts of the chunk this run bills, as an SQL condition on the accounts'
+        table: the range holds accounts of other suppliers too."""
+        return (
+            "supplier_id = %s AND id BETWEEN %s AND %s AND status = %s AND opened_on <= %s",
+            [self.supplier.pk, self.first, self.last, str(AccountStatus.ACTIVE), self.period.last_day],
+        )
+
     def _accounts(self) -> dict[int, AccountFacts]:
-        rows = PersonalAccount.objects.filter(
-            supplier=self.supplier,
-            id__gte=self.first,
-            id__lte=self.last,
-            status=AccountStatus.ACTIVE,
-            opened_on__lte=self.period.last_day,
-        ).values_list(
-            "id", "residents", "heated_area", "central_hot_water", "uses_cooking", "uses_water_heating", "uses_heating"
+        where, params = self._billed()
+        rows = rows_select(
+            "SELECT id, residents, heated_area, central_hot_water, uses_cooking, uses_water_heating, uses_heating"
+            f" FROM {table(PersonalAccount)} WHERE {where} ORDER BY id",
+            params,
+            decimals={2: 2},
+            bools=(3, 4, 5, 6),
         )
         return {row[0]: AccountFacts(*row) for row in rows}
 
     def _meters(self, accounts: dict[int, AccountFacts]) -> dict[int, tuple[int, tuple[object, ...]]]:
-        rows = Meter.objects.filter(account_id__gte=self.first, account_id__lte=self.last).values_list(
-            "id", "account_id", "digits", "installed_on", "initial_value", "verification_due_on", "status", "removed_on"
+        rows = rows_select(
+            "SELECT id, account_id, digits, installed_on, initial_value, verification_due_on, status, removed_on"
+            f" FROM {table(Meter)} WHERE account_id BETWEEN %s AND %s ORDER BY id",
+            [self.first, self.last],
+            decimals={4: 3},
+            dates=(3, 5, 7),
         )
         return {row[0]: (row[1], row[2:]) for row in rows if row[1] in accounts}
 
+    def _readings(self, where: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """Standing readings of the chunk's meters as (meter, period, id, value, status)."""
+        return rows_select(
+            f"SELECT r.meter_id, r.period, r.id, r.value, r.status FROM {table(Reading)} r"
+            f" JOIN {table(Meter)} m ON m.id = r.meter_id"
+            f" WHERE m.account_id BETWEEN %s AND %s AND r.status IN (%s, %s) AND {where}"
+            " ORDER BY r.meter_id, r.period",
+            [self.first, self.last, *_STANDING, *params],
+            decimals={3: 3},
+        )
+
+    def _of_meters(self, meter_ids: list[int], select: str, params: list[Any], **types: Any) -> list[tuple[Any, ...]]:
+        """``select`` (ending in a condition) for the meters, by their ids: one index probe
+        each, whatever the planner thinks of the table's statistics."""
+        rows: list[tuple[Any, ...]] = []
+        for clause, values in _ids_in("meter_id", meter_ids):
+            rows += rows_select(f"{select} AND {clause}", [*params, *values], **types)
+        return rows
+
     def _standing(
-        self, meter_ids: list[int], periods: tuple[Period, Period]
+        self, meter_ids: list[int], periods: tuple[Period, Period], every: bool
     ) -> dict[int, list[tuple[Period, int, Decimal, str]]]:
-        """Standing readings of the meters in the periods (inclusive), oldest first."""
+        """Standing readings of the meters in the periods (inclusive), oldest first: of every
+        meter of the chunk when most of them are wanted, else of those only."""
         result: dict[int, list[tuple[Period, int, Decimal, str]]] = defaultdict(list)
-        for at in range(0, len(meter_ids), 900):
-            rows = (
-                Reading.objects.filter(
-                    meter_id__in=meter_ids[at : at + 900],
-                    period__gte=periods[0].to_int(),
-                    period__lte=periods[1].to_int(),
-                    status__in=_STANDING,
-                )
-                .order_by("meter_id", "period")
-                .values_list("meter_id", "period", "id", "value", "status")
-            )
+        wanted = set(meter_ids)
+        bounds: list[object] = [periods[0].to_int(), periods[1].to_int()]
+        if every:
+            batches = [self._readings("r.period BETWEEN %s AND %s", bounds)]
+        else:
+            batches = [
+                self._readings(f"r.period BETWEEN %s AND %s AND {clause}", [*bounds, *values])
+                for clause, values in _ids_in("r.meter_id", meter_ids)
+            ]
+        for rows in batches:
             for meter_id, period, reading_id, value, status in rows:
-                result[meter_id].append((period, reading_id, value, status))
+                if meter_id in wanted:
+                    result[meter_id].append((self.as_period(period), reading_id, value, status))  # type: ignore[arg-type]
         return result
 
     def process(self) -> ChunkStats:
@@ -479,37 +542,56 @@ class _Chunk:
         meter_ids = sorted(meters)
         period = self.period
         previous = period.previous()
-        current = {
+        current: dict[int, tuple[int, Decimal, str]] = {
             meter_id: (reading_id, value, status)
-            for meter_id, _p, reading_id, value, status in Reading.objects.filter(
-                meter__account_id__gte=self.first,
-                meter__account_id__lte=self.last,
-                period=period.to_int(),
-                status__in=_STANDING,
-            ).values_list("meter_id", "period", "id", "value", "status")
+            for meter_id, reading_id, value, status in self._of_meters(
+                meter_ids,
+                f"SELECT meter_id, id, value, status FROM {table(Reading)} WHERE period = %s AND status IN (%s, %s)",
+                [period.to_int(), *_STANDING],
+                decimals={2: 3},
+            )
         }
-        states = {
-            meter_id: MeterState(basis_period, basis_value if basis_value is not None else Decimal(0), estimated)
-            for meter_id, basis_period, basis_value, estimated in MeterVolume.objects.filter(
-                meter__account_id__gte=self.first, meter__account_id__lte=self.last, period=previous.to_int()
-            ).values_list("meter_id", "basis_period", "basis_value", "estimated")
-        }
+        states: dict[int, MeterState] = {}
+        averages: dict[int, Decimal] = {}  # the average month a meter was billed by last month
+        for meter_id, basis_period, basis_value, estimated, average in self._of_meters(
+            meter_ids,
+            f"SELECT meter_id, basis_period, basis_value, estimated, average FROM {table(MeterVolume)}"
+            " WHERE period = %s",
+            [previous.to_int()],
+            decimals={2: 3, 3: 3, 4: 3},
+        ):
+            states[meter_id] = MeterState(
+                self.as_period(basis_period), basis_value if basis_value is not None else Decimal(0), estimated
+            )
+            if average is not None:
+                averages[meter_id] = average
         # Accounts whose earlier periods changed: a reading recorded, corrected or rejected
         # after the period was computed
         changed = {account_id: Period.from_int(p) for account_id, p in self.changed.items() if account_id in accounts}
-        # Meters whose history is read: no reading now (an average may be needed), no state
-        # to start from, or a recalculation
-        need_history = [m for m in meter_ids if m not in current or m not in states or meters[m][0] in changed]
+        # Meters whose history is read: no state to start from, a recalculation, or no
+        # reading now when an average may be needed and last month's is not there (the
+        # average is over the readings up to the last one, which has not moved since)
+        need_history = [
+            m
+            for m in meter_ids
+            if m not in states
+            or meters[m][0] in changed
+            or (m not in current and m not in averages and self._may_average(meters[m][1], states[m]))
+        ]
         oldest = min([period - HISTORY_MONTHS, *[p - HISTORY_MONTHS for p in changed.values()]])
-        history = self._standing(need_history, (oldest, previous))
+        history = self._standing(need_history, (oldest, previous), every=len(need_history) * 4 > len(meter_ids))
         benefits = self._benefits(accounts)
         existing = self._posted(accounts, changed)
         self.balances = dict(
-            LedgerBalance.objects.filter(
-                account_id__gte=self.first, account_id__lte=self.last, service=Service.GAS
-            ).values_list("account_id", "amount")
+            rows_select(
+                f"SELECT account_id, amount FROM {table(LedgerBalance)}"
+                " WHERE account_id BETWEEN %s AND %s AND service = %s",
+                [self.first, self.last, str(Service.GAS)],
+                decimals={1: 2},
+            )
         )
-        openings = self._openings(accounts, changed)
+        recent = self._recent()
+        openings = self._openings(accounts, changed, recent)
 
         by_account: dict[int, list[int]] = defaultdict(list)
         for meter_id, (account_id, _facts) in meters.items():
@@ -521,7 +603,7 @@ class _Chunk:
         for account_id, account in accounts.items():
             ids = by_account.get(account_id, [])
             start = changed.get(account_id)
-            chain_states = {m: states.get(m) for m in ids}
+            chain_states: dict[int, MeterState | None] = {m: states.get(m) for m in ids}
             if start is not None:
                 # recompute the changed periods from the state before the first of them
                 chain_states = self._states_before(ids, start)
@@ -539,7 +621,10 @@ class _Chunk:
                 for m in ids:
                     if chain_states.get(m) is None:
                         chain_states[m] = self._bootstrap(meters[m][1], history.get(m, []), period)
-            result = self._compute(account, ids, meters, period, chain_states, history, benefits, current=current)
+            result = self._compute(
+                account, ids, meters, period, chain_states, history, benefits, current=current,
+                averages=averages if start is None else None,
+            )  # fmt: skip
             self._post_difference(account_id, period, result, existing, recalculation=False)
             meter_rows += self._meter_rows(result, period)
             charge_rows.append(self._charge_row(account, result, openings))
@@ -548,9 +633,18 @@ class _Chunk:
             self.stats.amount += result.amount
             self.stats.benefit += result.benefit_discount
             self.stats.add_method(result.method, result.volume, result.amount)
-        self._penalties(accounts, existing)
+        self._penalties(accounts, existing, changed, recent)
         self._write(accounts, meter_rows, charge_rows, recalculated_periods)
         return self.stats
+
+    def _may_average(self, facts: tuple[object, ...], state: MeterState) -> bool:
+        """Whether a meter with no reading this month may be billed by its average month."""
+        status = facts[4]
+        if status == "faulty" or state.basis_period is None:
+            return False
+        if status == "checking":
+            return True
+        return self.period.months_since(state.basis_period) <= AVERAGE_MONTHS_MAX
 
     def _states_before(self, ids: list[int], start: Period) -> dict[int, MeterState | None]:
         before = start.previous()
@@ -583,6 +677,7 @@ class _Chunk:
         history: dict[int, list[tuple[Period, int, Decimal, str]]],
         benefits: dict[int, list[BenefitFacts]],
         current: dict[int, tuple[int, Decimal, str]] | None = None,
+        averages: dict[int, Decimal] | None = None,
     ) -> AccountResult:
         facts_list = []
         for m in ids:
@@ -594,15 +689,18 @@ class _Chunk:
                 reading = next(((rid, v, s) for p, rid, v, s in history.get(m, []) if p == period), None)
             average = None
             if reading is None and state.basis_period is not None:
-                accepted = [
-                    (p, v) for p, _rid, v, s in history.get(m, []) if s == ReadingStatus.ACCEPTED and p < period
-                ]
-                average = average_month(
-                    accepted,
-                    last=state.basis_period,
-                    installed=(Period.of(installed_on), initial_value),  # type: ignore[arg-type]
-                    digits=digits,  # type: ignore[arg-type]
-                )
+                if averages is not None and m in averages:
+                    average = averages[m]
+                elif m in history or current is None:
+                    accepted = [
+                        (p, v) for p, _rid, v, s in history.get(m, []) if s == ReadingStatus.ACCEPTED and p < period
+                    ]
+                    average = average_month(
+                        accepted,
+                        last=state.basis_period,
+                        installed=(Period.of(installed_on), initial_value),  # type: ignore[arg-type]
+                        digits=digits,  # type: ignore[arg-type]
+                    )
             facts_list.append(
                 MeterFacts(
                     meter_id=m,
@@ -625,13 +723,22 @@ class _Chunk:
 
     def _benefits(self, accounts: dict[int, AccountFacts]) -> dict[int, list[BenefitFacts]]:
         result: dict[int, list[BenefitFacts]] = defaultdict(list)
-        rows = Benefit.objects.filter(account_id__gte=self.first, account_id__lte=self.last).values_list(
-            "id", "account_id", "category", "share", "persons", "within_norm", "mode", "valid_from", "valid_to"
+        rows = rows_select(
+            "SELECT id, account_id, category, share, persons, within_norm, mode, valid_from, valid_to"
+            f" FROM {table(Benefit)} WHERE account_id BETWEEN %s AND %s AND valid_from <= %s"
+            " AND (valid_to IS NULL OR valid_to >= %s) ORDER BY id",
+            [self.first, self.last, self.period.last_day, min([self.period.first_day, *self._changed_starts()])],
+            decimals={3: 2},
+            dates=(7, 8),
+            bools=(5,),
         )
         for bid, account_id, category, share, persons, within, mode, start, end in rows:
             if account_id in accounts:
                 result[account_id].append(BenefitFacts(bid, category, share, persons, within, mode, start, end))
         return result
+
+    def _changed_starts(self) -> list[dt.date]:
+        return [Period.from_int(p).first_day for p in self.changed.values()]
 
     def _posted(
         self, accounts: dict[int, AccountFacts], changed: dict[int, Period]
@@ -639,26 +746,67 @@ class _Chunk:
         """What the ledger has for each (account, service, period) of charges, benefits and
         recalculations, for the periods this chunk touches: the run's period, and the
         periods from which changed accounts are recalculated."""
-        kinds = [EntryKind.CHARGE, EntryKind.BENEFIT, EntryKind.RECALCULATION]
-        rows = list(
-            LedgerEntry.objects.filter(
-                account_id__gte=self.first, account_id__lte=self.last, period=self.period.to_int(), kind__in=kinds
-            )
-            .values_list("account_id", "service", "period")
-            .annotate(total=Sum("amount"))
-            .order_by()
+        kinds = [str(EntryKind.CHARGE), str(EntryKind.BENEFIT), str(EntryKind.RECALCULATION)]
+        select = f"SELECT account_id, service, period, SUM(amount) FROM {table(LedgerEntry)}"
+        rows = rows_select(
+            f"{select} WHERE account_id BETWEEN %s AND %s AND period = %s AND kind IN (%s, %s, %s)"
+            " GROUP BY account_id, service, period",
+            [self.first, self.last, self.period.to_int(), *kinds],
+            decimals={3: 2},
         )
         for account_id, start in changed.items():
-            rows += (
-                LedgerEntry.objects.filter(
-                    account_id=account_id, period__gte=start.to_int(), period__lt=self.period.to_int(), kind__in=kinds
-                )
-                .values_list("account_id", "service", "period")
-                .annotate(total=Sum("amount"))
-                .order_by()
+            rows += rows_select(
+                f"{select} WHERE account_id = %s AND period >= %s AND period < %s AND kind IN (%s, %s, %s)"
+                " GROUP BY account_id, service, period",
+                [account_id, start.to_int(), self.period.to_int(), *kinds],
+                decimals={3: 2},
             )
-        # SQLite sums decimals as floats: back to kopecks, so differences print as money
-        return {(a, s, p.to_int() if isinstance(p, Period) else int(p)): round_rubles(t) for a, s, p, t in rows}
+        return {(a, s, int(p)): t for a, s, p, t in rows}
+
+    def _recent(self) -> dict[int, tuple[Decimal, ...]]:
+        """Per account, the gas entries of the recent bills, those not yet 31 days overdue at
+        the period's end (the only ones an index range reads without the whole history):
+        (on this bill and later, items of the recent bills, paid since the period began,
+        paid before it for a recent bill, payments dated before it that arrived after the
+        previous run)."""
+        newest_old = self._newest_overdue_bill()
+        since = (
+            BillingRun.objects.filter(supplier=self.supplier, status=RunStatus.DONE, period__lt=self.period.to_int())
+            .order_by("-started_at")
+            .values_list("started_at", flat=True)
+            .first()
+        ) or self.now
+        arrived_after = since if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(since)
+        payment = str(EntryKind.PAYMENT)
+        p = self.period.to_int()
+        rows = rows_select(
+            "SELECT account_id,"
+            " SUM(CASE WHEN billed_in >= %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind <> %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind = %s AND billed_in >= %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind = %s AND billed_in < %s AND pays_period > %s THEN amount ELSE 0 END),"
+            " SUM(CASE WHEN kind = %s AND billed_in < %s AND created_at > %s THEN 1 ELSE 0 END)"
+            f" FROM {table(LedgerEntry)}"
+            " WHERE account_id BETWEEN %s AND %s AND service = %s AND billed_in > %s GROUP BY account_id",
+            [p, payment, payment, p, payment, p, newest_old.to_int(), payment, p, arrived_after,
+             self.first, self.last, str(Service.GAS), newest_old.to_int()],
+            decimals={1: 2, 2: 2, 3: 2, 4: 2},
+        )  # fmt: skip
+        return {row[0]: row[1:] for row in rows}
+
+    def _newest_overdue_bill(self) -> Period:
+        """The latest bill whose debt is more than 30 days overdue by the period's last day:
+        older bills accrue a penalty in the period, newer ones cannot yet."""
+        bill = self.period.previous()
+        limit = self.period.last_day - dt.timedelta(days=FREE_DAYS + 1)
+        for _step in range(12):
+            try:
+                if self.due_on(bill) <= limit:
+                    return bill
+            except TermsNotSet:
+                return bill
+            bill = bill.previous()
+        return bill
 
     def _post_difference(
         self,
@@ -671,7 +819,7 @@ class _Chunk:
     ) -> None:
         """Post what the account should owe for the period less what the ledger has: the
         first time the charge and the benefit, after that a recalculation of the difference."""
-        key = (account_id, Service.GAS, period.to_int())
+        key = (account_id, Service.GAS.value, period.to_int())
         should = result.amount - result.benefit_discount
         posted_on = self.period.last_day
         if key not in existing and not recalculation:
@@ -766,33 +914,42 @@ class _Chunk:
         )
 
     # penalties
-    def _penalties(self, accounts: dict[int, AccountFacts], existing: dict[tuple[int, str, int], Decimal]) -> None:
-        """The penalty accrued through the period's last day, less what was posted before."""
+    def _penalties(
+        self,
+        accounts: dict[int, AccountFacts],
+        existing: dict[tuple[int, str, int], Decimal],
+        changed: dict[int, Period],
+        recent: dict[int, tuple[Decimal, ...]],
+    ) -> None:
+        """The penalty accrued through the period's last day, less what was posted before.
+
+        Worked out for the accounts that can accrue one in the period: a debt of the bills
+        more than 30 days overdue was left at the period's start (the balance less the
+        recent bills and less what was paid since, counting a payment made for a recent bill
+        as not paying the old ones), or a payment dated before the period arrived after the
+        previous run, or the period was posted before (a re-run), or the account is
+        recalculated. Once an old debt is paid, its penalty no longer changes."""
         period = self.period
-        balances = self.balances
-        earlier_debt = set(
-            Charge.objects.filter(
-                account_id__gte=self.first,
-                account_id__lte=self.last,
-                period=period.previous().to_int(),
-                service=Service.GAS,
-                debt_before__gt=0,
-            ).values_list("account_id", flat=True)
-        )
-        candidates = [
-            a
-            for a in accounts
-            if balances.get(a, ZERO) > 0 or a in earlier_debt or (a, Service.PENALTY, period.to_int()) in existing
-        ]
+        none = (ZERO, ZERO, ZERO, ZERO, 0)
+        candidates = []
+        for a in accounts:
+            _later, recent_items, paid_since, paid_for_recent, late_arrivals = recent.get(a, none)
+            old_debt = self.balances.get(a, ZERO) - recent_items - paid_since - paid_for_recent
+            if old_debt > 0 or late_arrivals or a in changed or (a, Service.PENALTY.value, period.to_int()) in existing:
+                candidates.append(a)
         if not candidates:
             return
         rates = rate_book()
-        entries: dict[int, list[tuple[str, str, Period, Decimal, dt.date, Period | None]]] = defaultdict(list)
-        for at in range(0, len(candidates), 900):
-            for account_id, *row in LedgerEntry.objects.filter(account_id__in=candidates[at : at + 900]).values_list(
-                "account_id", "service", "kind", "billed_in", "amount", "posted_on", "pays_period"
+        entries: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for clause, values in _ids_in("account_id", candidates):
+            for account_id, *row in rows_select(
+                "SELECT account_id, service, kind, billed_in, amount, posted_on, pays_period"
+                f" FROM {table(LedgerEntry)} WHERE {clause}",
+                values,
+                decimals={4: 2},
+                dates=(5,),
             ):
-                entries[account_id].append(tuple(row))  # type: ignore[arg-type]
+                entries[account_id].append(tuple(row))
         as_of = period.last_day
         own: dict[int, Decimal] = defaultdict(Decimal)
         for e in self.entries:
@@ -803,15 +960,14 @@ class _Chunk:
             payments = []
             posted_before = ZERO
             for service, kind, billed_in, amount, posted_on, pays_period in entries.get(account_id, []):
+                bill: Period = self.as_period(billed_in)  # type: ignore[assignment]
                 if service == Service.GAS:
                     if kind == EntryKind.PAYMENT:
-                        payments.append(Payment(posted_on, -amount, pays_period))
+                        payments.append(Payment(posted_on, -amount, self.as_period(pays_period)))
                     else:
-                        items[billed_in] += amount
+                        items[bill] += amount
                 elif (
-                    service == Service.PENALTY
-                    and kind in (EntryKind.CHARGE, EntryKind.RECALCULATION)
-                    and billed_in < period
+                    service == Service.PENALTY and kind in (EntryKind.CHARGE, EntryKind.RECALCULATION) and bill < period
                 ):
                     posted_before += amount
             # this run's own entries of the period are on the bill of the period too
@@ -822,20 +978,21 @@ class _Chunk:
             except LookupError as exc:
                 raise BillingDataMissing(period=period.label(), what=str(exc)) from None
             should = total - posted_before
-            has = existing.get((account_id, Service.PENALTY, period.to_int()), ZERO)
+            key = (account_id, Service.PENALTY.value, period.to_int())
+            has = existing.get(key, ZERO)
             difference = should - has
             if not difference:
                 continue
-            key_kind = "penalty" if (account_id, Service.PENALTY, period.to_int()) not in existing else "penalty-recalc"
+            key_kind = "penalty" if key not in existing else "penalty-recalc"
             kind = EntryKind.CHARGE if key_kind == "penalty" and difference > 0 else EntryKind.RECALCULATION
             suffix = "" if key_kind == "penalty" else f":{self.run.pk}"
             self._add(account_id, Service.PENALTY, kind, period, difference, period.last_day,
                       f"{key_kind}:{account_id}:{period}{suffix}")  # fmt: skip
-            existing[(account_id, Service.PENALTY, period.to_int())] = should
+            existing[key] = should
             self.stats.penalty += difference
 
     def _openings(
-        self, accounts: dict[int, AccountFacts], changed: dict[int, Period]
+        self, accounts: dict[int, AccountFacts], changed: dict[int, Period], recent: dict[int, tuple[Decimal, ...]]
     ) -> dict[tuple[int, int], Decimal]:
         """The gas debt each computed period's bill opens with, (account, YYYYMM) → the sum of
         the entries on the bills before it. For the run's period that is the balance less the
@@ -843,19 +1000,8 @@ class _Chunk:
         since), so a re-run or a run taken over writes the same figure; recalculated periods
         (rare) sum their accounts' bills."""
         period = self.period
-        later: dict[int, Decimal] = dict(
-            LedgerEntry.objects.filter(
-                account_id__gte=self.first,
-                account_id__lte=self.last,
-                service=Service.GAS,
-                billed_in__gte=period.to_int(),
-            )
-            .values_list("account_id")
-            .annotate(total=Sum("amount"))
-            .order_by()
-        )
         result = {
-            (a, period.to_int()): round_rubles(self.balances.get(a, ZERO) - (later.get(a) or ZERO)) for a in accounts
+            (a, period.to_int()): self.balances.get(a, ZERO) - (recent[a][0] if a in recent else ZERO) for a in accounts
         }
         if changed:
             bills: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
@@ -882,14 +1028,20 @@ class _Chunk:
         charge_rows: list[tuple[object, ...]],
         recalculated: list[tuple[int, Period]],
     ) -> None:
-        period = self.period
-        ids = list(accounts)
-        now_ = period.to_int()
-        meter_ids = [int(row[0]) for row in meter_rows if row[1] == now_]  # type: ignore[call-overload]
-        for at in range(0, len(meter_ids), 900):
-            MeterVolume.objects.filter(meter_id__in=meter_ids[at : at + 900], period=now_).delete()
-        for at in range(0, len(ids), 900):
-            Charge.objects.filter(account_id__in=ids[at : at + 900], period=now_, service=Service.GAS).delete()
+        now_ = self.period.to_int()
+        where, params = self._billed()
+        billed = f"SELECT id FROM {table(PersonalAccount)} WHERE {where}"
+        with connection.cursor() as cursor:
+            # what an earlier try of this period left (a re-run, a run taken over)
+            cursor.execute(
+                f"DELETE FROM {table(MeterVolume)} WHERE period = %s"
+                f" AND meter_id IN (SELECT id FROM {table(Meter)} WHERE account_id IN ({billed}))",
+                [now_, *params],
+            )
+            cursor.execute(
+                f"DELETE FROM {table(Charge)} WHERE period = %s AND service = %s AND account_id IN ({billed})",
+                [now_, str(Service.GAS), *params],
+            )
         for row in meter_rows:
             if row[1] != now_:
                 MeterVolume.objects.filter(meter_id=row[0], period=row[1]).delete()  # type: ignore[misc]
@@ -908,3 +1060,16 @@ class _Chunk:
             charge_rows,
         )  # fmt: skip
         self.stats.entries = entries_post(entries=self.entries, now=self.now)
+
+
+def _ids_in(column: str, ids: list[int]) -> list[tuple[str, list[Any]]]:
+    """``column`` among ``ids`` as (SQL condition, parameters), in as many statements as the
+    database needs: one array on PostgreSQL, lists of 900 on SQLite."""
+    if not ids:
+        return []
+    if connection.vendor == "postgresql":
+        return [(f"{column} = ANY(%s)", [list(ids)])]
+    return [
+        (f"{column} IN ({', '.join(['%s'] * len(ids[at : at + 900]))})", list(ids[at : at + 900]))
+        for at in range(0, len(ids), 900)
+    ]

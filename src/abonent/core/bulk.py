@@ -1,13 +1,19 @@
-"""Inserting many rows at once: COPY on PostgreSQL, one prepared statement on SQLite.
+"""Reading and inserting many rows at once, past the ORM's per-value work.
 
-Rows are tuples in the order of ``fields`` (model field names; a foreign key by its
-``<name>_id`` column); dates, datetimes and decimals are Python values, JSON a string.
-It runs on the current connection, inside the caller's transaction.
+``rows_insert``: COPY on PostgreSQL, one prepared statement on SQLite. Rows are tuples in
+the order of ``fields`` (model field names; a foreign key by its ``<name>_id`` column);
+dates, datetimes and decimals are Python values, JSON a string. It runs on the current
+connection, inside the caller's transaction.
+
+``rows_select``: plain tuples from SQL, with decimals, dates and booleans as Python values
+on every database (PostgreSQL's driver gives them so; SQLite gives numbers and text).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -55,3 +61,41 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
         marks = ", ".join("?" for _ in columns)
         raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", converted)
     return len(converted)
+
+
+def table(model: type[models.Model]) -> str:
+    """The model's table name, quoted for SQL."""
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def rows_select(
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    decimals: dict[int, int] | None = None,
+    dates: Sequence[int] = (),
+    bools: Sequence[int] = (),
+) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (``%s`` placeholders) as tuples; the columns at the positions in
+    ``decimals`` (position → decimal places of the column), ``dates`` and ``bools`` come back
+    as Decimal, date and bool everywhere."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    if connection.vendor == "postgresql" or not rows or not (decimals or dates or bools):
+        return rows
+    steps = [(i, Decimal(1).scaleb(-places)) for i, places in (decimals or {}).items()]
+    result = []
+    for row in rows:
+        values = list(row)
+        for i, places in steps:
+            if values[i] is not None:
+                values[i] = Decimal(str(values[i])).quantize(places)
+        for i in dates:  # a date column comes back as a date, an expression's value as text
+            if isinstance(values[i], str):
+                values[i] = dt.date.fromisoformat(values[i])
+        for i in bools:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        result.append(tuple(values))
+    return result

@@ -50,6 +50,8 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
 
 def quantize(value: Decimal | int | str, step: Decimal, *, rounding: str = ROUNDING) -> Decimal:
     """Round ``value`` to ``step`` (e.g. RUBLE) with ``rounding`` (half up unless named)."""
+    if type(value) is Decimal and value.is_finite():  # the common case, called per row of a billing run
+        return value.quantize(step, rounding=rounding)
     return to_decimal(value).quantize(step, rounding=rounding)
 
 

@@ -139,13 +139,16 @@ def _balances_move(totals: dict[tuple[int, str], Decimal]) -> None:
             cursor.executemany(f"INSERT INTO {table} (account_id, service, amount) VALUES (%s, %s, %s)", new)
             cursor.executemany(f"UPDATE {table} SET amount = %s WHERE account_id = %s AND service = %s", changed)
         return
+    # one statement for all the moves; sorted, so that two postings lock rows in one order
+    moves.sort()
     table = connection.ops.quote_name(LedgerBalance._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (account_id, service, amount) VALUES (%s, %s, %s) "
+        f"INSERT INTO {table} (account_id, service, amount) "
+        "SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[]) "
         f"ON CONFLICT (account_id, service) DO UPDATE SET amount = {table}.amount + excluded.amount"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, moves)
+        cursor.execute(sql, [[m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves]])
 
 
 class CorrectionInvalid(ValidationFailed):
