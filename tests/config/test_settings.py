@@ -12,6 +12,8 @@ PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "-production-secret-for-the-test-0123456789",
     "ALLOWED_HOSTS": "lk.gaz.example",
     "DATABASE_URL": "postgres://abonent:secret@db.internal:5432/abonent",
+    "PAYMENT_GATEWAY": "yookassa",
+    "YOOKASSA_SHOPS": "gaz-msk=123456:live_secret",
 }
 
 

@@ -30,6 +30,7 @@ from abonent.identity.models import AuthSession, User
 from abonent.identity.services import app_session_start
 from abonent.metering.enums import ReadingChannel
 from abonent.metering.models import Reading
+from abonent.payments.services import PartInput, payment_start
 from tests.conftest import SUPPLIER_MOSCOW
 from tests.factories import account_make, meter_make
 from tests.web.identity import user_make
@@ -41,6 +42,8 @@ NOT_OBJECT_IDS = {
     "uidb64": "the password reset link: a signed token, checked by the view",
     "token": "the password reset link: a signed token, checked by the view",
     "code": "a supplier's public code (/api/v1/suppliers/{code}): public data",
+    "gateway": "a payment gateway's name in its notification endpoint: no user, the sender's address is checked",
+    "gateway_payment_id": "the sandbox gateway's own payment page, reached by its unguessable id as a real gateway's",
 }
 
 # Prefixes of web URLs covered elsewhere.
@@ -57,7 +60,7 @@ WEB_EXCLUDED = {
 class World:
     owner: User
     stranger: User
-    ids: dict[str, int]
+    ids: dict[str, Any]
     secrets: list[str]  # strings of the owner's data that must not reach the stranger
 
 
@@ -93,13 +96,23 @@ def _session_objects(owner: User) -> tuple[dict[str, int], list[str]]:
     return {"session_id": session.pk}, ["Телефон владельца"]
 
 
+def _payment_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[dict[str, Any], list[str]]:
+    account = account_make(supplier=supplier, number="770000000077", holder_last_name="Платёжная")
+    AccountLink.objects.create(user=owner, account=account, proof="pin", channel="web", linked_at=NOW)
+    payment = payment_start(user=owner, parts=[PartInput(account_id=account.pk, amount="4321.77")],
+                            method="bank_card", return_url="http://testserver/", now=NOW)  # fmt: skip
+    return {"public_id": str(payment.public_id), "payment_id": str(payment.public_id)}, ["770000000077", "4 321,77"]
+
+
 # How to make the owner's object for each id parameter. An id the project does not have
 # yet (payment, bill, appeal, attachment, device) gets its maker with its feature.
-OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, int], list[str]]]] = {
+OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[str]]]] = {
     "account_id": _account_objects,
     "meter_id": _account_objects,
     "reading_id": _account_objects,
     "session_id": lambda owner, stranger, supplier: _session_objects(owner),
+    "public_id": _payment_objects,
+    "payment_id": _payment_objects,
 }
 
 
@@ -108,7 +121,7 @@ def world(db: None) -> World:
     supplier = supplier_create(**SUPPLIER_MOSCOW)
     owner = user_make(phone="+79161110001", first_name="Владелица")
     stranger = user_make(phone="+79162220002")
-    ids: dict[str, int] = {}
+    ids: dict[str, Any] = {}
     secrets = ["+79161110001", "Владелица"]
     for make in dict.fromkeys(OBJECTS.values()):
         made, said = make(owner, stranger, supplier)

@@ -37,13 +37,21 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         "view_billingrun",
         "view_ledgerentry",
         "view_ledgerbalance",
+        # payments, the gateway's notifications, refunds, bank registries: seen, never changed
+        "view_payment",
+        "view_paymentpart",
+        "view_gatewayevent",
+        "view_refund",
+        "view_registryfile",
+        "view_registryline",
     }
 
 
 def test_senior_operator_changes_accounts_but_not_suppliers() -> None:
     granted = perms(SENIOR_OPERATOR)
 
-    assert {"change_personalaccount", "add_reading", "change_meter"} <= granted
+    assert {"change_personalaccount", "add_reading", "change_meter", "add_refund"} <= granted
+    assert {"add_payment", "change_payment", "change_refund"}.isdisjoint(granted)  # payments change by services only
     assert "change_supplier" not in granted
     assert {p for p in granted if p.startswith("delete_")} == {"delete_accountlink"}
 

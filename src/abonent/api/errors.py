@@ -24,6 +24,7 @@ from abonent.identity import external as identity_external
 from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 from abonent.metering import services as metering
+from abonent.payments import services as payments
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     metering.ReadingInvalid: 422,  # every rule of a value, and a submission key used for another value
     metering.MeterNotInService: 409,
     metering.ReadingsNotAccepted: 409,
+    # payments (PaymentNotFound is a NotFound)
+    payments.PaymentGatewayUnavailable: 503,
+    payments.PaymentRefusedByGateway: 409,  # not 402: why, in api/payments.py
+    payments.PaymentMismatch: 502,  # the gateway answered with another payment's data
+    payments.NotificationMalformed: 400,
+    payments.NotificationForbidden: 403,
     DomainError: 409,
 }
 

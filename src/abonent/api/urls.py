@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
-from abonent.api import accounts, errors, esia, identity, money, readings
+from abonent.api import accounts, errors, esia, identity, money, payments, readings
 from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
@@ -53,6 +53,7 @@ api.add_router("/auth/esia", esia.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/accounts", readings.router)
 api.add_router("/accounts", money.router)
+api.add_router("/payments", payments.router)
 
 
 @api.get("/suppliers", response={200: list[SupplierOut]}, tags=["suppliers"], summary="Поставщики и их контакты")

@@ -12,5 +12,6 @@ class BackofficeConfig(AppConfig):
             admin_accounts,
             admin_billing,
             admin_identity,
+            admin_payments,
             admin_readings,
         )

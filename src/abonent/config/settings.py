@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "abonent.metering",
     "abonent.ledger",
     "abonent.billing",
+    "abonent.payments",
     "abonent.web",
     "abonent.backoffice",
     "abonent.cli",
@@ -130,6 +131,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # The delivery log: attempt again the e-mails and SMS whose retry is due.
     "deliveries-retry-due": {"task": "abonent.notifications.tasks.deliveries_retry_due", "schedule": 60.0},
+    # Payments still pending after PAYMENT_RECONCILE_AFTER minutes: asked from the gateway.
+    "payments-reconcile": {"task": "abonent.payments.tasks.payments_reconcile_task", "schedule": 300.0},
 }
 
 # --- Auth and sessions ----------------------------------------------------------------
@@ -210,6 +213,35 @@ if SMS_TIMEOUT < 1:
     raise ImproperlyConfigured(f"SMS_TIMEOUT={SMS_TIMEOUT}: expected at least 1 second")
 # The outbox page of the demo (messages that were "sent") is shown only where it is on.
 DEMO_OUTBOX_PAGE = env_bool("DEMO_OUTBOX_PAGE", not PRODUCTION)
+
+# --- Payments ---------------------------------------------------------------------------
+# sandbox: the built-in gateway (its own payment page); yookassa: the YooKassa API v3, a shop
+# per supplier: YOOKASSA_SHOPS="stolgaz=<shop id>:<secret key>,yantargaz=<shop id>:<secret key>"
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "sandbox")
+if PAYMENT_GATEWAY not in {"sandbox", "yookassa"}:
+    raise ImproperlyConfigured(f"PAYMENT_GATEWAY={PAYMENT_GATEWAY!r}: expected sandbox or yookassa")
+PAYMENT_MAX_AMOUNT = env_str("PAYMENT_MAX_AMOUNT", "500000.00")  # rubles, one payment
+PAYMENT_RECONCILE_AFTER = env_int("PAYMENT_RECONCILE_AFTER", 15)  # minutes a payment may stay pending unasked
+PAYMENT_HTTP_TIMEOUT = env_int("PAYMENT_HTTP_TIMEOUT", 15)
+# the receipt's VAT code as the gateway numbers it (YooKassa: 1 without VAT … 4 20 %, 11 22 %)
+PAYMENT_RECEIPT_VAT_CODE = env_int("PAYMENT_RECEIPT_VAT_CODE", 1)
+YOOKASSA_API_URL = env_str("YOOKASSA_API_URL", "https://api.yookassa.ru/v3")
+YOOKASSA_SHOPS = env_list("YOOKASSA_SHOPS", [])
+# where notifications may come from (YooKassa publishes its addresses); the sandbox's own
+# notifications come from this server
+YOOKASSA_NOTIFY_NETWORKS = env_list(
+    "YOOKASSA_NOTIFY_NETWORKS",
+    ["185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32", "77.75.156.35/32",
+     "77.75.154.128/25", "2a02:5180::/32"],
+)  # fmt: skip
+SANDBOX_NOTIFY_NETWORKS = env_list("SANDBOX_NOTIFY_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# the sandbox posts its notifications here (the API's endpoint of this server); empty: it
+# hands them to the same service in-process, as the embedded default does
+SANDBOX_NOTIFY_URL = env_str("SANDBOX_NOTIFY_URL")
+if PAYMENT_GATEWAY == "yookassa" and not YOOKASSA_SHOPS:
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=yookassa needs YOOKASSA_SHOPS: supplier=shop_id:secret_key, …")
+if PRODUCTION and PAYMENT_GATEWAY == "sandbox":
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=sandbox takes no real money: set yookassa when ABONENT_ENV=production")
 
 # --- Personal account PINs ------------------------------------------------------------
 # PINs are short; they are stored as a keyed hash so a copy of the database alone does not

@@ -8,13 +8,17 @@
   the back office's reading pages only: the generic forms never change a reading;
   sees the billing data (tariffs, norms, benefits, key rates, penalty rate caps and
   moratoria, billing periods and runs) and the ledger (entries and balances);
+  sees payments with their parts, the payment gateway's notifications, refunds and bank
+  registries (files and lines), and asks the gateway about a payment that waits;
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests; adds and changes tariffs, norms, benefits, key rates,
   penalty rate caps and moratoria (never deletes them: a price in force is closed by its
   end date); closes a billing period (``change_billingperiod``, the back office's action
   only); posts an operator's correction to an account (``add_ledgerentry``, the back
-  office's correction form only: the generic forms never change the ledger).
+  office's correction form only: the generic forms never change the ledger); returns
+  money of a payment (``add_refund``, the back office's refund page only, through the
+  payments service).
 - Администратор: everything of the domain apps, suppliers and their terms included.
 """
 
@@ -29,7 +33,7 @@ SENIOR_OPERATOR = "Старший оператор"
 ADMINISTRATOR = "Администратор"
 
 _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
-_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity", "ledger", "billing"]
+_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity", "ledger", "billing", "payments"]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
 #: Every operator enters and imports readings, reviews flagged ones and rejects a wrong one.
@@ -44,16 +48,27 @@ _BILLING_CHANGE = [(a, m) for m in _RATE_MODELS for a in ("add", "change")] + [
     ("add", "ledgerentry"),
 ]
 
+#: What every operator sees of payments: the payments and their parts, the gateway's
+#: notifications, refunds, bank registries.
+_PAYMENTS_VIEW = [
+    ("view", m) for m in ["payment", "paymentpart", "gatewayevent", "refund", "registryfile", "registryline"]
+]
+#: A senior operator returns money of a payment.
+_PAYMENTS_CHANGE = [("add", "refund")]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
     + _READINGS
     + _BILLING_VIEW
+    + _PAYMENTS_VIEW
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
     + _BILLING_VIEW
     + _BILLING_CHANGE
+    + _PAYMENTS_VIEW
+    + _PAYMENTS_CHANGE
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),

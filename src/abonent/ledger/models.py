@@ -51,7 +51,8 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
             models.CheckConstraint(
-                condition=~Q(kind=EntryKind.CHARGE) | Q(amount__gt=0), name="ledger_charge_positive"
+                condition=~Q(kind__in=[EntryKind.CHARGE, EntryKind.REFUND]) | Q(amount__gt=0),
+                name="ledger_charge_refund_positive",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=[EntryKind.BENEFIT, EntryKind.PAYMENT]) | Q(amount__lt=0),

@@ -76,7 +76,7 @@ def turnover_list(
             row.volume = kinds.get(EntryKind.CHARGE, (ZERO, ZERO))[1]
             row.benefit = kinds.get(EntryKind.BENEFIT, (ZERO, ZERO))[0]
             row.recalculated = kinds.get(EntryKind.RECALCULATION, (ZERO, ZERO))[0]
-            row.paid = -kinds.get(EntryKind.PAYMENT, (ZERO, ZERO))[0]
+            row.paid = -kinds.get(EntryKind.PAYMENT, (ZERO, ZERO))[0] - kinds.get(EntryKind.REFUND, (ZERO, ZERO))[0]
             row.corrected = kinds.get(EntryKind.CORRECTION, (ZERO, ZERO))[0]
             result.append(row)
             opening = row.closing

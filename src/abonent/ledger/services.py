@@ -69,8 +69,8 @@ def _check(entry: NewEntry) -> None:
     """Programming errors, not people's: the database would refuse these too."""
     if entry.amount != round_rubles(entry.amount) or entry.amount == 0:
         raise ValueError(f"{entry.source_key}: amount {entry.amount} must be non-zero rubles and kopecks")
-    if entry.kind == EntryKind.CHARGE and entry.amount < 0:
-        raise ValueError(f"{entry.source_key}: a charge is positive")
+    if entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) and entry.amount < 0:
+        raise ValueError(f"{entry.source_key}: a {entry.kind} is positive")
     if entry.kind in (EntryKind.BENEFIT, EntryKind.PAYMENT) and entry.amount > 0:
         raise ValueError(f"{entry.source_key}: a {entry.kind} is negative")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import accounts, auth, money, profile, readings, views
+from abonent.web import accounts, auth, money, payments, profile, readings, sandbox, views
 
 app_name = "web"
 
@@ -36,6 +36,13 @@ urlpatterns = [
     path("accounts/<int:account_id>/penalties/", money.penalties, name="penalties"),
     path("accounts/<int:account_id>/tariffs/", money.tariffs, name="tariffs"),
     path("accounts/<int:account_id>/consumption/", money.consumption, name="consumption"),
+    # payments: the pay page, a payment's page (where the gateway sends the payer back), the history
+    path("payments/", payments.payment_history, name="payments"),
+    path("payments/new/", payments.payment_new, name="payment_new"),
+    path("payments/<uuid:public_id>/", payments.payment_result, name="payment"),
+    path("accounts/<int:account_id>/payments/", payments.account_payments, name="account_payments"),
+    # the sandbox gateway's payment page (only with PAYMENT_GATEWAY=sandbox)
+    path("sandbox/pay/<str:gateway_payment_id>/", sandbox.sandbox_pay, name="sandbox_pay"),
     # the profile
     path("profile/", profile.profile, name="profile"),
     path("profile/phone/", profile.contact_change, {"kind": "phone"}, name="profile_phone"),
