@@ -116,6 +116,13 @@ OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[s
 }
 
 
+@pytest.fixture(autouse=True)
+def _clock_at_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tokens and objects are made at NOW; the interfaces read the clock: held at NOW,
+    or the tokens expire 15 minutes after NOW on the real clock."""
+    monkeypatch.setattr("abonent.core.clock.now", lambda: NOW)
+
+
 @pytest.fixture
 def world(db: None) -> World:
     supplier = supplier_create(**SUPPLIER_MOSCOW)
