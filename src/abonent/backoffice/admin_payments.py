@@ -24,14 +24,13 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -50,6 +49,7 @@ from abonent.customers.services import account_number_normalize
 from abonent.ledger.enums import Service
 from abonent.payments.enums import Channel, PaymentStatus, RefundStatus
 from abonent.payments.models import GatewayEvent, Payment, PaymentPart, Refund, RegistryFile, RegistryLine
+from abonent.payments.selectors import refunded_get
 from abonent.payments.services import (
     PaymentGatewayUnavailable,
     RefundNotAllowed,
@@ -114,24 +114,6 @@ def _term_search(term: str) -> Q | None:
         accounts = PersonalAccount.objects.filter(number=account_number_normalize(term)).values("pk")
         found |= Q(pk__in=PaymentPart.objects.filter(account__in=accounts).values("payment_id"))
     return found
-
-
-@dataclass(frozen=True)
-class Refunded:
-    """What of a payment has gone back to the payer, what is on its way and what is left."""
-
-    succeeded: Decimal
-    pending: Decimal
-    left: Decimal
-
-    @classmethod
-    def of(cls, payment: Payment) -> Refunded:
-        totals = dict(
-            payment.refunds.order_by().values("status").annotate(total=Sum("amount")).values_list("status", "total")
-        )
-        succeeded = totals.get(RefundStatus.SUCCEEDED) or Decimal("0.00")
-        pending = totals.get(RefundStatus.PENDING) or Decimal("0.00")
-        return cls(succeeded, pending, payment.amount - succeeded - pending)
 
 
 class PaymentsAdmin(ReadOnlyAdmin):
@@ -318,7 +300,7 @@ class PaymentAdmin(PaymentsAdmin):
     ) -> HttpResponse:
         if obj is not None:
             online = obj.channel == Channel.ONLINE
-            refunded = Refunded.of(obj)
+            refunded = refunded_get(payment=obj)
             context.update(
                 {
                     "part_rows": self._part_rows(request, obj),
@@ -440,7 +422,7 @@ class PaymentAdmin(PaymentsAdmin):
                         % values,
                     )
                 return HttpResponseRedirect(back)
-        refunded = Refunded.of(payment)
+        refunded = refunded_get(payment=payment)
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Возврат по платежу %(payment)s") % {"payment": payment.public_id},

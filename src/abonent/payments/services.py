@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -32,7 +32,7 @@ from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.jobs import job_enqueue
 from abonent.core.money import RUBLE, MoneyFormatError, format_rubles, round_rubles, to_decimal
 from abonent.core.periods import Period
-from abonent.core.selectors import supplier_local_date, supplier_terms_on
+from abonent.core.selectors import supplier_local_date
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.identity.contacts import InvalidEmail, InvalidPhone, email_normalize, phone_normalize
 from abonent.identity.models import User
@@ -51,6 +51,7 @@ from abonent.payments.gateways.base import (
     ReceiptItem,
 )
 from abonent.payments.models import GatewayEvent, Payment, PaymentPart, Refund
+from abonent.payments.selectors import methods_allowed, refunded_get
 
 log = logging.getLogger(__name__)
 
@@ -148,22 +149,22 @@ def _receipt_items(parts: Sequence[tuple[PersonalAccount, str, Decimal]]) -> lis
     ]
 
 
-def _request(payment: Payment, return_url: str) -> PaymentRequest:
+def _request(payment: Payment) -> PaymentRequest:
     """The creation request, the same every time it is sent (a repeat with the same
     idempotence key must be the same request): in Russian whatever the payer's language,
     as the fiscal receipt is."""
     with translation.override("ru"):
-        return _request_ru(payment, return_url)
+        return _request_ru(payment)
 
 
-def _request_ru(payment: Payment, return_url: str) -> PaymentRequest:
+def _request_ru(payment: Payment) -> PaymentRequest:
     parts = [(p.account, p.service, p.amount) for p in payment.parts.select_related("account").order_by("pk")]
     numbers = ", ".join(sorted({p[0].number for p in parts}))
     return PaymentRequest(
         idempotence_key=payment.idempotence_key,
         amount=payment.amount,
         description=str(_("Оплата по л/с {numbers}")).format(numbers=numbers)[:128],
-        return_url=return_url,
+        return_url=payment.return_url,
         method=payment.method,
         receipt=Receipt(email=payment.receipt_email, phone=payment.receipt_phone, items=_receipt_items(parts)),
         metadata={"payment": str(payment.public_id)},
@@ -226,11 +227,12 @@ def payment_start(
     suppliers = {account.supplier_id for account, *_rest in resolved}
     if len(suppliers) > 1:
         errors["parts"] = [str(_("Счета разных поставщиков оплачиваются отдельными платежами"))]
-    elif suppliers and "method" not in errors:  # the supplier's switches (DESIGN.md §5)
-        payee = resolved[0][0].supplier
-        terms = supplier_terms_on(supplier=payee, day=supplier_local_date(supplier=payee, now=now))
-        if not {Method.CARD: terms.card_payments_allowed, Method.SBP: terms.sbp_allowed}[Method(method)]:
-            errors["method"] = [str(_("Поставщик не принимает оплату этим способом: выберите другой"))]
+    elif (
+        suppliers
+        and "method" not in errors
+        and method not in methods_allowed(supplier=resolved[0][0].supplier, now=now)
+    ):  # the supplier's switches (DESIGN.md §5)
+        errors["method"] = [str(_("Поставщик не принимает оплату этим способом: выберите другой"))]
     total = sum((amount for _a, _s, amount, _p in resolved), Decimal("0.00"))
     if not errors and total > limit:
         errors["parts"] = [_over_limit(limit)]
@@ -269,13 +271,13 @@ def payment_start(
             PaymentPart(payment=payment, account=account, service=service, amount=amount, period=period)
             for account, service, amount, period in resolved
         )
-    return _send(payment, return_url)
+    return _send(payment)
 
 
-def _send(payment: Payment, return_url: str) -> Payment:
+def _send(payment: Payment) -> Payment:
     gateway = gateway_for(name=payment.gateway, supplier_code=payment.supplier.code)
     try:
-        answer = gateway.payment_create(_request(payment, return_url))
+        answer = gateway.payment_create(_request(payment))
     except GatewayUnavailable as exc:
         log.warning("payment %s: the gateway did not answer: %s", payment.public_id, exc)
         raise PaymentGatewayUnavailable() from None
@@ -364,7 +366,7 @@ def payment_settle(*, payment_id: int, now: dt.datetime) -> Payment:
         if payment.gateway_payment_id:
             answer = gateway.payment_get(payment.gateway_payment_id)
         else:
-            answer = gateway.payment_create(_request(payment, return_url=_return_url_of(payment)))
+            answer = gateway.payment_create(_request(payment))
     except GatewayUnavailable:
         raise PaymentGatewayUnavailable() from None
     except GatewayNotFound:
@@ -373,13 +375,6 @@ def payment_settle(*, payment_id: int, now: dt.datetime) -> Payment:
         log.error("payment %s: the gateway refused to tell its state: %s (%s)", payment.public_id, exc, exc.code)
         raise PaymentGatewayUnavailable() from None
     return _apply(payment.pk, answer, now=now)
-
-
-def _return_url_of(payment: Payment) -> str:
-    """Only needed by a repeated creation, which must be the very same request: YooKassa
-    refuses a known idempotence key with another body. Payments stored before the return
-    address was kept send the payer nowhere: nobody is waiting."""
-    return payment.return_url or payment.confirmation_url or "https://localhost/"
 
 
 # --- notifications ---------------------------------------------------------------------------
@@ -556,8 +551,7 @@ def refund_start(
         payment = Payment.objects.select_for_update().select_related("supplier").get(pk=payment_id)
         if payment.status != PaymentStatus.SUCCEEDED or payment.channel != Channel.ONLINE:
             raise RefundNotAllowed(reason=str(_("вернуть можно только оплаченный онлайн платёж")))
-        taken = payment.refunds.exclude(status=RefundStatus.CANCELED).aggregate(total=Sum("amount"))["total"]
-        left = payment.amount - (taken or Decimal(0))
+        left = refunded_get(payment=payment).left
         if value > left:
             raise RefundNotAllowed(
                 reason=str(_("к возврату осталось {left} ₽")).format(left=format_rubles(left, sign=False))

@@ -43,7 +43,6 @@ from abonent.core import clock
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import Supplier
 from abonent.core.money import format_rubles
-from abonent.core.selectors import TermsNotSet, supplier_local_date, supplier_terms_on
 from abonent.customers import selectors as customers
 from abonent.customers.models import AccountLink
 from abonent.identity.models import User
@@ -286,19 +285,11 @@ class PaymentForm(PortalForm):
 
 def _methods(accounts: list[PayAccount]) -> list[str]:
     """The methods that at least one supplier of the accounts takes today (the domain checks
-    the supplier of the payment itself); both when no supplier has terms yet."""
-    allowed: set[str] = set()
-    known = False
-    suppliers = {row.link.account.supplier_id: row.link.account.supplier for row in accounts}
+    the supplier of the payment itself)."""
     now = clock.now()
-    for supplier in suppliers.values():
-        try:
-            terms = supplier_terms_on(supplier=supplier, day=supplier_local_date(supplier=supplier, now=now))
-        except TermsNotSet:
-            continue
-        known = True
-        allowed |= {m for m, on in ((Method.CARD, terms.card_payments_allowed), (Method.SBP, terms.sbp_allowed)) if on}
-    return [m for m in Method.values if m in allowed or not known]
+    suppliers = {row.link.account.supplier_id: row.link.account.supplier for row in accounts}
+    allowed = {m for supplier in suppliers.values() for m in payments.methods_allowed(supplier=supplier, now=now)}
+    return [m for m in Method.values if m in allowed]
 
 
 def _initial(request: HttpRequest, accounts: list[PayAccount], methods: list[str]) -> dict[str, Any]:
