@@ -225,6 +225,10 @@ PAYMENT_RECONCILE_AFTER = env_int("PAYMENT_RECONCILE_AFTER", 15)  # minutes a pa
 PAYMENT_HTTP_TIMEOUT = env_int("PAYMENT_HTTP_TIMEOUT", 15)
 # the receipt's VAT code as the gateway numbers it (YooKassa: 1 without VAT … 4 20 %, 11 22 %)
 PAYMENT_RECEIPT_VAT_CODE = env_int("PAYMENT_RECEIPT_VAT_CODE", 1)
+# bank registries: formats besides the built-in "default", as JSON (see payments/registry_format.py):
+# {"agent": {"columns": ["reference", "date", "account", "", "amount"], "delimiter": ",", "channel": "agent"}}
+PAYMENT_REGISTRY_PROFILES = env_str("PAYMENT_REGISTRY_PROFILES")
+PAYMENT_REGISTRY_MAX_MB = env_int("PAYMENT_REGISTRY_MAX_MB", 256)
 YOOKASSA_API_URL = env_str("YOOKASSA_API_URL", "https://api.yookassa.ru/v3")
 YOOKASSA_SHOPS = env_list("YOOKASSA_SHOPS", [])
 # where notifications may come from (YooKassa publishes its addresses); the sandbox's own

@@ -15,7 +15,6 @@ reading it made, and a value equal to the one standing for the period changes no
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import enum
@@ -37,6 +36,7 @@ from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.money import format_number
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date, supplier_terms_on
+from abonent.core.text import NotText, text_decode
 from abonent.customers.enums import AccountStatus
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.customers.services import account_number_normalize
@@ -659,22 +659,14 @@ class _Rollback(Exception):
 
 
 def _decode(content: bytes) -> str:
-    """UTF-8 (with or without a BOM), UTF-16 with a BOM (Excel's «Юникод-текст»), else
-    Windows-1251; a file with NUL bytes in it is not text (e.g. an Excel workbook)."""
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    elif b"\x00" not in content:
-        for encoding in ("utf-8-sig", "cp1251"):
-            try:
-                return content.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    raise ImportFileInvalid(
-        _("Файл не читается как текст CSV в кодировке UTF-8, UTF-16 или Windows-1251: сохраните его из таблицы как CSV")
-    )
+    try:
+        return text_decode(content)
+    except NotText:
+        raise ImportFileInvalid(
+            _(
+                "Файл не читается как текст CSV в кодировке UTF-8, UTF-16 или Windows-1251: сохраните его из таблицы как CSV"
+            )
+        ) from None
 
 
 def _columns(header: list[str]) -> dict[str, int]:
