@@ -44,6 +44,7 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         "view_refund",
         "view_registryfile",
         "view_registryline",
+        "add_registryfile",  # importing a bank registry, on the back office's import page
     }
 
 

@@ -11,15 +11,21 @@
 - The gateway's notifications as they came: the inbox to look at when a payer says the
   money was taken but not credited. Refunds and bank registries (files and their lines),
   read-only.
+- «Загрузить реестр»: a bank's registry of payments checked first (a dry run), then
+  imported through ``registry_import`` by its valid lines or whole, with a report: the
+  counts, the summary line, the lines repeated or refused; a file that cannot be imported
+  at all is refused next to the file field and nothing is written.
 
 Who may do what: viewing needs the ``view_`` permissions (asking the gateway about a payment
 too: it applies what the gateway says, nobody decides anything); a refund and asking the
-gateway about one, ``add_refund`` (see ``identity/roles.py``).
+gateway about one, ``add_refund``; importing a registry, ``add_registryfile`` (see
+``identity/roles.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import uuid
@@ -28,6 +34,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -39,16 +46,29 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from abonent.backoffice.admin_accounts import user_contacts
 from abonent.backoffice.admin_billing import ReadOnlyAdmin, _operator, day, moment, rubles
+from abonent.backoffice.admin_readings import UploadLimit
 from abonent.core import clock
 from abonent.core.errors import DomainError, ValidationFailed
+from abonent.core.models import Supplier
+from abonent.core.selectors import suppliers_active
 from abonent.customers.models import PersonalAccount
 from abonent.customers.services import account_number_normalize
 from abonent.ledger.enums import Service
 from abonent.payments.enums import Channel, PaymentStatus, RefundStatus
 from abonent.payments.models import GatewayEvent, Payment, PaymentPart, Refund, RegistryFile, RegistryLine
+from abonent.payments.registries import (
+    SOURCE_RE,
+    RegistryAlreadyLoaded,
+    RegistryFileInvalid,
+    RegistryMode,
+    RegistryReport,
+    registry_import,
+)
+from abonent.payments.registry_format import DEFAULT, ProfileError, profiles
 from abonent.payments.selectors import refunded_get
 from abonent.payments.services import (
     PaymentGatewayUnavailable,
@@ -673,6 +693,266 @@ class RefundAdmin(PaymentsAdmin):
 
 # --- Bank registries ----------------------------------------------------------------------
 
+#: Importing a bank's registry of payments (the generic «add» form stays closed).
+REGISTRY_IMPORT_PERMISSION = "payments.add_registryfile"
+#: How many codes of the banks and agents loaded before the source field suggests.
+SOURCES_SUGGESTED = 50
+REGISTRY_MODES = [
+    (RegistryMode.VALID_LINES.value, _("Верные строки: провести их, остальные — в отчёт")),
+    (RegistryMode.WHOLE.value, _("Весь файл — только если в нём нет ни одной ошибки")),
+]
+
+
+def registry_max_bytes() -> int:
+    return int(settings.PAYMENT_REGISTRY_MAX_MB) * 2**20
+
+
+def _registry_too_big() -> str:
+    return gettext("Файл больше %(mb)s МБ: разделите его на части") % {"mb": settings.PAYMENT_REGISTRY_MAX_MB}
+
+
+def _profile_label(name: str) -> str:
+    return gettext("Стандартный") if name == DEFAULT.name else name
+
+
+class RegistryImportForm(forms.Form):
+    """The file comes last: the browser sends the fields in this order, and an upload
+    stopped for its size drops what follows it, so the fields chosen before it are kept."""
+
+    supplier = forms.ModelChoiceField(
+        label=_("Поставщик"),
+        queryset=Supplier.objects.none(),
+        help_text=_("На чьи лицевые счета пришли платежи"),
+        error_messages={"required": _("Выберите поставщика")},
+    )
+    source = forms.CharField(
+        label=_("Банк или агент"),
+        max_length=64,
+        help_text=_(
+            "Код банка или платёжного агента, приславшего реестр: латинские буквы, цифры, «-», «_» или «.», "
+            "например sber. Повторы платежей ищутся среди реестров с тем же кодом"
+        ),
+        error_messages={"required": _("Укажите код банка или агента, например sber")},
+        widget=forms.TextInput(
+            attrs={"list": "registry-sources", "autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    profile = forms.ChoiceField(
+        label=_("Формат файла"),
+        help_text=_(
+            "Стандартный: строка на платёж — дата;время;лицевой счёт;сумма;период;плательщик;номер операции, "
+            "в конце итоговая строка «=количество;сумма». Другие форматы добавляет администратор"
+        ),
+    )
+    mode = forms.ChoiceField(
+        label=_("Как загружать"),
+        choices=REGISTRY_MODES,
+        initial=RegistryMode.VALID_LINES.value,
+        widget=forms.RadioSelect(attrs={"class": "radiolist"}),
+    )
+    file = forms.FileField(
+        label=_("Файл реестра"),
+        error_messages={"required": _("Выберите файл реестра"), "empty": _("Файл пуст")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        suppliers = suppliers_active()
+        supplier = self.fields["supplier"]
+        assert isinstance(supplier, forms.ModelChoiceField)
+        supplier.queryset = suppliers
+        only = list(suppliers.values_list("pk", flat=True)[:2])
+        if len(only) == 1:
+            supplier.initial = only[0]
+        self.profiles_error = ""
+        try:
+            names = sorted(profiles(), key=lambda name: (name != DEFAULT.name, name))
+        except ProfileError as exc:
+            names, self.profiles_error = [DEFAULT.name], str(exc)
+        profile = self.fields["profile"]
+        assert isinstance(profile, forms.ChoiceField)
+        profile.choices = [(name, _profile_label(name)) for name in names]
+        profile.initial = DEFAULT.name
+        self.fields["file"].help_text = gettext(
+            "Текстовый файл в кодировке UTF-8 или Windows-1251, не больше %(mb)s МБ. Например: "
+            "«05.11.2026;14:23:05;770000000001;1250,50;10.2026;Иванова Мария;8800123456», последняя строка "
+            "«=1;1250,50»"
+        ) % {"mb": settings.PAYMENT_REGISTRY_MAX_MB}
+
+    def clean_source(self) -> str:
+        source: str = self.cleaned_data["source"].strip().lower()
+        if not SOURCE_RE.match(source):
+            raise forms.ValidationError(
+                gettext("Код банка или агента — латинские буквы, цифры, «-», «_» или «.», до 64 знаков, например sber")
+            )
+        return source
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.profiles_error:
+            self.add_error(
+                "profile",
+                gettext("Форматы реестров настроены с ошибкой: %(error)s. Сообщите администратору")
+                % {"error": self.profiles_error},
+            )
+        return cleaned
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    number: int
+    status: str
+    message: str
+    is_error: bool
+
+
+@dataclass(frozen=True)
+class RegistryReportView:
+    """A registry's import as the page shows it: the verdict, the counts, the problem lines."""
+
+    file_name: str
+    supplier: str
+    source: str
+    profile: str
+    mode: str
+    dry_run: bool
+    applied: bool
+    lines: int
+    posted_label: str
+    posted: str
+    duplicates: int
+    failed: int
+    summary: str
+    verdict: str
+    level: str
+    rows: list[ProblemRow]
+    hidden: int
+    file_url: str | None
+    lines_url: str | None
+    failed_url: str | None
+
+
+def _registry_verdict(report: RegistryReport) -> tuple[str, str]:
+    """What happened, or would happen, to the file, and how good that is (a message level)."""
+    values = {
+        "posted": report.posted,
+        "amount": rubles(report.amount_posted),
+        "duplicates": report.duplicates,
+        "failed": report.failed,
+    }
+    whole = report.mode == RegistryMode.WHOLE
+    if report.dry_run and not report.failed and not report.posted:
+        text = gettext(
+            "Проверка: ошибок нет, но все платежи файла (%(duplicates)s) уже проведены раньше: загрузка ничего "
+            "не проведёт."
+        )
+        return text % values, "warning"
+    if report.dry_run and not report.failed:
+        text = gettext(
+            "Проверка: ошибок нет, ничего не проведено. Нажмите «Загрузить», чтобы провести платежи: %(posted)s "
+            "на сумму %(amount)s."
+        )
+        return text % values, "success"
+    if report.dry_run and whole:
+        text = gettext(
+            "Проверка: ничего не проведено. Строк с ошибками — %(failed)s: в режиме «весь файл» реестр не "
+            "загрузится, пока они не исправлены. В режиме «верные строки» будут проведены платежи: %(posted)s на "
+            "сумму %(amount)s."
+        )
+        return text % values, "warning"
+    if report.dry_run:
+        text = gettext(
+            "Проверка: ничего не проведено. При загрузке будут проведены платежи: %(posted)s на сумму "
+            "%(amount)s; строки с ошибками (%(failed)s) будут пропущены."
+        )
+        return text % values, "warning"
+    if not report.applied:
+        text = gettext(
+            "Реестр не загружен, ничего не проведено: строк с ошибками — %(failed)s. Попросите банк исправить "
+            "их или загрузите файл в режиме «верные строки»."
+        )
+        return text % values, "error"
+    if report.failed:
+        text = gettext(
+            "Реестр загружен, проведены верные строки: платежей %(posted)s на сумму %(amount)s. Строки с "
+            "ошибками (%(failed)s) не проведены: попросите банк прислать их исправленными — проведённые "
+            "платежи при этом не повторятся."
+        )
+        return text % values, "warning"
+    return gettext("Реестр загружен: проведено платежей %(posted)s на сумму %(amount)s.") % values, "success"
+
+
+def _posted_label(report: RegistryReport) -> str:
+    if report.applied:
+        return gettext("Проведено")
+    if report.dry_run and not (report.failed and report.mode == RegistryMode.WHOLE):
+        return gettext("Будет проведено")
+    if report.dry_run:
+        return gettext("Будет проведено в режиме «верные строки»")
+    return gettext("Верные строки, не проведены")
+
+
+def _summary_text(report: RegistryReport) -> str:
+    if report.summary_count is None or report.summary_amount is None:
+        return gettext("в этом формате итоговой строки нет")
+    if report.amounts_unread:
+        return gettext(
+            "сошлось число платежей (%(count)s); сумму не сверить: в строках с ошибками (%(unread)s) она не прочитана"
+        ) % {"count": report.summary_count, "unread": report.amounts_unread}
+    return gettext("сошлась: платежей %(count)s на сумму %(amount)s") % {
+        "count": report.summary_count,
+        "amount": rubles(report.summary_amount),
+    }
+
+
+def registry_report_view(request: HttpRequest, report: RegistryReport, *, supplier: Supplier) -> RegistryReportView:
+    verdict, level = _registry_verdict(report)
+    failed = RegistryLine.Status.FAILED.value
+    problems = sorted(report.problems, key=lambda problem: (problem.status != failed, problem.line))
+    stored = report.applied and report.file_id is not None
+    lines_url = failed_url = None
+    if stored and request.user.has_perm("payments.view_registryline"):
+        lines_url = (
+            f"{reverse('admin:payments_registryline_changelist')}?{urlencode({'file__id__exact': report.file_id})}"
+        )
+        if report.failed:
+            failed_url = f"{lines_url}&{urlencode({'status__exact': failed})}"
+    return RegistryReportView(
+        file_name=report.file_name,
+        supplier=supplier.short_name,
+        source=report.source,
+        profile=_profile_label(report.profile),
+        mode=str(dict(REGISTRY_MODES)[report.mode.value]),
+        dry_run=report.dry_run,
+        applied=report.applied,
+        lines=report.lines,
+        posted_label=_posted_label(report),
+        posted=gettext("%(count)s на сумму %(amount)s")
+        % {"count": report.posted, "amount": rubles(report.amount_posted)},
+        duplicates=report.duplicates,
+        failed=report.failed,
+        summary=_summary_text(report),
+        verdict=verdict,
+        level=level,
+        rows=[
+            ProblemRow(
+                number=problem.line,
+                status=str(RegistryLine.Status(problem.status).label),
+                message=problem.message,
+                is_error=problem.status == failed,
+            )
+            for problem in problems
+        ],
+        hidden=report.problems_left_out,
+        file_url=(
+            reverse("admin:payments_registryfile_change", args=[report.file_id])
+            if stored and request.user.has_perm("payments.view_registryfile")
+            else None
+        ),
+        lines_url=lines_url,
+        failed_url=failed_url,
+    )
+
 
 @admin.register(RegistryFile)
 class RegistryFileAdmin(PaymentsAdmin):
@@ -684,6 +964,7 @@ class RegistryFileAdmin(PaymentsAdmin):
     search_help_text = _("Имя файла")
     ordering = ["-loaded_at", "-pk"]
     show_full_result_count = False
+    change_list_template = "backoffice/registry_change_list.html"
     readonly_fields = ("source", "name", "supplier", "channel", "profile", "loaded_column", "loaded_by_column",
                        "lines_total", "lines_posted", "lines_failed", "lines_duplicate", "posted_column",
                        "summary_count", "summary_column", "sha_column", "lines_link")  # fmt: skip
@@ -713,6 +994,104 @@ class RegistryFileAdmin(PaymentsAdmin):
     def lines_link(self, obj: RegistryFile) -> SafeString:
         url = f"{reverse('admin:payments_registryline_changelist')}?{urlencode({'file__id__exact': obj.pk})}"
         return format_html('<a href="{}">{}</a>', url, gettext("Строки реестра"))
+
+    # --- Import -----------------------------------------------------------------------
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REGISTRY_IMPORT_PERMISSION)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        context = {"can_import": self.has_import_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            # the size of the upload is checked before the CSRF check reads the request (see import_view)
+            path(
+                "import/",
+                self.admin_site.admin_view(csrf_exempt(self.import_view)),
+                name="payments_registryfile_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """«Проверить» imports the registry as a dry run, «Загрузить» for real, through
+        ``registry_import``. The upload is counted as it arrives and dropped past
+        PAYMENT_REGISTRY_MAX_MB: the handler must be in place before anything reads the
+        request, the CSRF check included, so this view is exempt from the admin's CSRF
+        wrapping and checks the token itself."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        limit = UploadLimit(request, registry_max_bytes())
+        request.upload_handlers.insert(0, limit)
+        checked: HttpResponse = csrf_protect(self._import)(request, limit)
+        return checked
+
+    def _import(self, request: HttpRequest, limit: UploadLimit) -> HttpResponse:
+        report: RegistryReportView | None = None
+        form = RegistryImportForm(request.POST, request.FILES) if request.method == "POST" else RegistryImportForm()
+        if limit.exceeded:
+            form = RegistryImportForm(request.POST)  # the file was dropped: its error is the size, not its absence
+            form.is_valid()
+            form.errors.pop("file", None)
+            form.add_error("file", _registry_too_big())
+        elif form.is_bound and form.is_valid():
+            report = self._import_file(request, form)
+        sources = (
+            RegistryFile.objects.order_by("source").values_list("source", flat=True).distinct()[:SOURCES_SUGGESTED]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Загрузить реестр платежей"),
+            "opts": self.opts,
+            "form": form,
+            "report": report,
+            "sources": list(sources),
+        }
+        return TemplateResponse(request, "backoffice/registry_import.html", context)
+
+    def _import_file(self, request: HttpRequest, form: RegistryImportForm) -> RegistryReportView | None:
+        """The report, or None with the file's error on the form."""
+        upload = form.cleaned_data["file"]
+        if upload.size is not None and upload.size > registry_max_bytes():
+            form.add_error("file", _registry_too_big())
+            return None
+        supplier: Supplier = form.cleaned_data["supplier"]
+        source: str = form.cleaned_data["source"]
+        content = upload.read()
+        try:
+            report = registry_import(
+                supplier=supplier,
+                source=source,
+                content=content,
+                file_name=upload.name or "",
+                now=clock.now(),
+                profile=form.cleaned_data["profile"],
+                mode=RegistryMode(form.cleaned_data["mode"]),
+                dry_run="apply" not in request.POST,
+                operator=_operator(request),
+            )
+        except RegistryAlreadyLoaded as exc:
+            form.add_error("file", _loaded_before(request, exc.text, source=source, content=content))
+            return None
+        except RegistryFileInvalid as exc:
+            form.add_error("file", exc.text)
+            return None
+        return registry_report_view(request, report, supplier=supplier)
+
+
+def _loaded_before(request: HttpRequest, text: str, *, source: str, content: bytes) -> str:
+    """The service's message about a file loaded before, with a link to that file."""
+    earlier = (
+        RegistryFile.objects.filter(source=source, sha256=hashlib.sha256(content).hexdigest())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if earlier is None or not request.user.has_perm("payments.view_registryfile"):
+        return text
+    url = reverse("admin:payments_registryfile_change", args=[earlier])
+    return format_html('{}. <a href="{}">{}</a>', text, url, gettext("Открыть загруженный реестр"))
 
 
 @admin.register(RegistryLine)

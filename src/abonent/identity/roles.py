@@ -9,7 +9,9 @@
   sees the billing data (tariffs, norms, benefits, key rates, penalty rate caps and
   moratoria, billing periods and runs) and the ledger (entries and balances);
   sees payments with their parts, the payment gateway's notifications, refunds and bank
-  registries (files and lines), and asks the gateway about a payment that waits;
+  registries (files and lines), and asks the gateway about a payment that waits; imports
+  a bank's registry of payments (``add_registryfile``, the back office's registry import
+  page only, through the payments service);
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests; adds and changes tariffs, norms, benefits, key rates,
@@ -53,6 +55,8 @@ _BILLING_CHANGE = [(a, m) for m in _RATE_MODELS for a in ("add", "change")] + [
 _PAYMENTS_VIEW = [
     ("view", m) for m in ["payment", "paymentpart", "gatewayevent", "refund", "registryfile", "registryline"]
 ]
+#: Every operator imports bank registries (the generic forms never add one).
+_REGISTRIES = [("add", "registryfile")]
 #: A senior operator returns money of a payment.
 _PAYMENTS_CHANGE = [("add", "refund")]
 
@@ -62,12 +66,14 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _READINGS
     + _BILLING_VIEW
     + _PAYMENTS_VIEW
+    + _REGISTRIES
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
     + _BILLING_VIEW
     + _BILLING_CHANGE
     + _PAYMENTS_VIEW
+    + _REGISTRIES
     + _PAYMENTS_CHANGE
     + [
         ("view", "supplier"),
