@@ -301,8 +301,8 @@ def test_paid_through_the_sandbox_the_balance_is_paid_off(me: Browser, billed: B
     history = text(ok(me.get("/payments/")))
     assert (
         f"22.11.2026 12:00 {rub('7 715,30')} л/с{NBSP}77{NBSP}0000{NBSP}000002 , газоснабжение: {rub('7 679,94')} "
-        f"л/с{NBSP}77{NBSP}0000{NBSP}000002 , пени: {rub('35,36')} Онлайн на портале, банковская карта оплачен "
-        "+7 912 345-67-89" in history
+        f"л/с{NBSP}77{NBSP}0000{NBSP}000002 , пени: {rub('35,36')} Онлайн на портале, банковская карта "
+        "Кассовый чек: +7 912 345-67-89 оплачен" in history
     )
     assert "22.11.2026" in text(ok(me.get(f"/accounts/{by_norm.pk}/payments/")))
     assert "Платежей по этому счёту" in text(ok(me.get(f"/accounts/{billed.metered.pk}/payments/")))
@@ -332,7 +332,7 @@ def test_declined_on_the_sandbox_nothing_is_paid_and_it_can_be_tried_again(me: B
     assert balances_get(account=metered)[Service.GAS] == D("429.96")
     history = text(ok(me.get("/payments/")))
     assert f"{rub('200,50')} л/с{NBSP}77{NBSP}0000{NBSP}000001 , газоснабжение: {rub('200,50')} " in history
-    assert "Онлайн на портале, СБП не прошёл Maria@example.org" in history
+    assert "Онлайн на портале, СБП Кассовый чек: Maria@ example .org не прошёл" in history  # <wbr> in the address
 
     again = ok(me.get(f"/payments/new/?repeat={payment.public_id}"))
     assert value_of(again, f"amount_{metered.pk}_gas") == "200,50"
@@ -352,7 +352,7 @@ def test_back_before_deciding_the_payment_is_still_processing(me: Browser, bille
     assert "Обновите страницу через минуту" in result
     assert "Вернуться на страницу оплаты" in result
     assert Payment.objects.get().status == PaymentStatus.PENDING
-    assert "банковская карта ожидает оплаты" in text(ok(me.get("/payments/")))
+    assert "банковская карта Кассовый чек: +7 912 345-67-89 ожидает оплаты" in text(ok(me.get("/payments/")))
 
 
 def test_the_sandbox_decision_needs_the_pages_csrf_token(
@@ -429,7 +429,7 @@ def test_someone_elses_payment_is_not_found(me: Browser, billed: Billed, supplie
     assert me.get(f"/payments/{uuid.uuid4()}/").status_code == 404
     assert me.get("/payments/not-a-uuid/").status_code == 404
     assert me.get(f"/accounts/{account.pk}/payments/").status_code == 404
-    assert "Платежей в личном кабинете ещё не было." in text(ok(me.get("/payments/")))
+    assert "Платежей ещё не было." in text(ok(me.get("/payments/")))
     # their account cannot be slipped into my payment
     response = ok(me.post("/payments/new/", form(account, "100")))
     assert Payment.objects.filter(user__phone="+79123456789").count() == 0

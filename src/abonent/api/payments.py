@@ -19,7 +19,11 @@ Statuses of a payment that could not be made, as ``api/errors.py`` maps them:
   of the payee's shop at the gateway, which is what 409 says; the payment is kept as
   ``canceled`` with the gateway's reason.
 
-Mounted by ``api/urls.py``: ``api.add_router("/payments", payments.router)``.
+The payments to one account, online and from bank registries (``GET /accounts/{id}/payments``),
+are on ``account_router``.
+
+Mounted by ``api/urls.py``: ``api.add_router("/payments", payments.router)`` and
+``api.add_router("/accounts", payments.account_router)``.
 """
 
 from __future__ import annotations
@@ -32,12 +36,21 @@ from typing import Annotated, Any
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Path, Router, Status
 
+from abonent.api.accounts import NOT_FOUND, AccountId
 from abonent.api.auth import bearer, client_ip, principal
 from abonent.api.errors import problem_response
 from abonent.api.pagination import DEFAULT_LIMIT, Cursor, CursorInvalid, Limit, Page, cursor_decode, cursor_encode
-from abonent.api.payments_schemas import AccountFilter, NotificationOut, PaymentIn, PaymentOut, PaymentsPageOut
+from abonent.api.payments_schemas import (
+    AccountFilter,
+    AccountPaymentsPageOut,
+    NotificationOut,
+    PaymentIn,
+    PaymentOut,
+    PaymentsPageOut,
+)
 from abonent.api.schemas import INVALID, UNAUTHORIZED, Problem
 from abonent.core import clock
 from abonent.core.money import RUBLE, quantize
@@ -50,6 +63,8 @@ from abonent.payments.enums import FINAL_STATUSES, Channel, Gateway, Method, Pay
 from abonent.payments.models import Payment, PaymentPart
 
 router = Router(tags=["payments"], auth=bearer)
+# the payments of an account: mounted under /accounts by ``api/urls.py``
+account_router = Router(tags=["payments"], auth=bearer)
 
 # Where the gateway sends the payer back when the app names no address: the portal's page
 # of the payment, which shows its outcome.
@@ -98,6 +113,37 @@ def _payment(payment: Payment) -> dict[str, Any]:
         "receipt_email": payment.receipt_email or None,
         "receipt_phone": payment.receipt_phone or None,
         "parts": [_part(part) for part in payment.parts.all()],
+    }
+
+
+def _history_item(item: selectors.HistoryItem) -> dict[str, Any]:
+    online = item.kind == selectors.HistoryKind.ONLINE
+    return {
+        "kind": item.kind,
+        "at": item.moment.astimezone(dt.UTC),
+        "amount": _rub(item.amount),
+        "status": item.status,
+        "status_label": str(PaymentStatus(item.status).label) if online else gettext("зачислен"),
+        "channel": item.channel,
+        "channel_label": str(Channel(item.channel).label),
+        "parts": [
+            {
+                "account_id": part.account_id,
+                "account_number": part.account_number,
+                "service": part.service,
+                "service_label": str(Service(part.service).label),
+                "amount": _rub(part.amount),
+                "period": None if part.period is None else str(part.period),
+            }
+            for part in item.parts
+        ],
+        "payment_id": item.public_id,
+        "method": item.method or None,
+        "method_label": str(Method(item.method).label) if item.method else None,
+        "receipt_email": item.receipt_email or None,
+        "receipt_phone": item.receipt_phone or None,
+        "bank": None if online else item.bank,
+        "period": None if online or item.period is None else str(item.period),
     }
 
 
@@ -206,6 +252,43 @@ def payments_list(
         customers_selectors.account_link_get(user=user, account_id=account_id)
     page = _page(selectors.payments_list(user=user, account_id=account_id), cursor=cursor, limit=limit)
     return {"items": [_payment(payment) for payment in page.items], "next_cursor": page.next_cursor}
+
+
+@account_router.get(
+    "/{account_id}/payments",
+    response={200: AccountPaymentsPageOut, **UNAUTHORIZED, **NOT_FOUND},
+    summary="Платежи на лицевой счёт: онлайн и через банки",
+)
+def account_payments_list(
+    request: HttpRequest, account_id: AccountId, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Every payment to the account, newest first (by the moment of payment; an online
+    payment not paid yet, by its start): the user's own online payments that paid on it
+    (``kind: online``, as in ``/payments``, with all their parts) and the payments that banks
+    and payment agents sent in their registries (``kind: registry``): at a bank's office,
+    through an agent, in a bank's app by the bill's QR code — whoever paid, since the money
+    is the account's. A registry payment is ``succeeded`` («зачислен»), with the ``bank``
+    that sent it and the ``period`` paid, when the payer named one. Pages of ``limit``; the
+    next one with ``?cursor=<next_cursor>``, until ``next_cursor`` is null (a page goes on
+    after the last item served, whatever came in meanwhile).
+
+    Errors: 404 ``account_not_found`` (not linked to the user, or no such account); 422
+    ``cursor_invalid`` (a cursor not from this list), ``validation_failed`` (``limit`` not
+    from 1 to 100, ``account_id`` not a positive whole number).
+    """
+    user, _session = principal(request)
+    customers_selectors.account_link_get(user=user, account_id=account_id)
+    after = None
+    if cursor is not None and cursor.strip():
+        try:
+            after = selectors.HistoryCursor.parse(cursor)
+        except selectors.HistoryCursorInvalid:
+            raise CursorInvalid() from None
+    page = selectors.payment_history_list(user=user, account_id=account_id, after=after, limit=limit)
+    return {
+        "items": [_history_item(item) for item in page.items],
+        "next_cursor": page.next.text() if page.next else None,
+    }
 
 
 @router.get("/{payment_id}", response={200: PaymentOut, **UNAUTHORIZED, 404: Problem, 422: Problem}, summary="Платёж")

@@ -170,6 +170,44 @@ class PaymentsPageOut(Schema):
     next_cursor: str | None = Field(description="cursor следующей страницы; null — это последняя")
 
 
+class AccountPaymentOut(Schema):
+    kind: Literal["online", "registry"] = Field(
+        description="online — онлайн-платёж пользователя в кабинете; registry — платёж через банк или платёжного "
+        "агента, пришедший в реестре платежей (кто бы ни платил: деньги — на счёт)"
+    )
+    at: dt.datetime = Field(description="Когда оплачен; онлайн-платёж, ещё не оплаченный, — когда начат")
+    amount: DecimalText = Field(description="Сумма, ₽, два знака")
+    status: PaymentStatus = Field(
+        description="succeeded — оплачен (платёж из реестра — всегда succeeded: зачислен); у онлайн-платежа "
+        "ещё created, pending, canceled, как в /payments"
+    )
+    status_label: str = Field(description="Состояние словами, на языке запроса; у платежа из реестра — «зачислен»")
+    channel: Channel = Field(
+        description="Как пришли деньги: online — онлайн в кабинете, bank — в отделении банка, agent — платёжный "
+        "агент, qr — приложение банка по QR-коду"
+    )
+    channel_label: str = Field(description="Канал словами, на языке запроса")
+    parts: list[PartOut] = Field(description="Как сумма разложена по счетам и услугам")
+    payment_id: uuid.UUID | None = Field(
+        description="Онлайн-платёж: его id для /payments/{id}; null — платёж из реестра"
+    )
+    method: Method | None = Field(description="Онлайн-платёж: bank_card — карта, sbp — СБП; null — не известен")
+    method_label: str | None
+    receipt_email: str | None = Field(description="Онлайн-платёж: куда отправлен кассовый чек")
+    receipt_phone: str | None
+    bank: str | None = Field(description="Платёж из реестра: код банка или агента, приславшего реестр; иначе null")
+    period: PeriodText | None = Field(
+        description="Платёж из реестра: за какой период, ГГГГ-ММ, если плательщик его назвал; иначе null"
+    )
+
+
+class AccountPaymentsPageOut(Schema):
+    items: list[AccountPaymentOut] = Field(
+        description="Платежи на счёт, новые первыми: по времени оплаты, при равном — онлайн-платежи раньше"
+    )
+    next_cursor: str | None = Field(description="cursor следующей страницы; null — это последняя")
+
+
 class NotificationOut(Schema):
     status: EventStatus = Field(
         description="processed — обработано (или обработано раньше: повтор); received — сохранено; "

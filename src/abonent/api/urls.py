@@ -53,6 +53,7 @@ api.add_router("/auth/esia", esia.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/accounts", readings.router)
 api.add_router("/accounts", money.router)
+api.add_router("/accounts", payments.account_router)
 api.add_router("/payments", payments.router)
 
 

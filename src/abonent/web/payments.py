@@ -1,5 +1,6 @@
 """Paying from the portal: the pay page, the page a payer comes back to from the payment
-page of the gateway, and the history of the payer's payments.
+page of the gateway, and the history of payments: the person's online payments and what
+banks and payment agents sent in their registries to the accounts linked to the person.
 
 The pay page lists every account linked to the person with what is due on it, the gas and
 the penalty (пени) each on its own line, both editable; the person ticks the accounts to
@@ -14,7 +15,8 @@ with the accounts grouped under their supplier's name and a note that each suppl
 separately; at first only the accounts of one supplier are ticked, and ticking accounts of
 two gives the domain's error above the form. A second payment is one more pass of the form.
 
-Only the payer's own payments are shown: a payment of someone else is "not found".
+Only the payer's own online payments are shown: a payment of someone else is "not found".
+Registry payments are the account's, whoever paid: every person linked to it sees them.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -49,7 +52,7 @@ from abonent.identity.models import User
 from abonent.ledger.enums import Service
 from abonent.payments import selectors as payments
 from abonent.payments import services as paying
-from abonent.payments.enums import FINAL_STATUSES, Method, PaymentStatus
+from abonent.payments.enums import FINAL_STATUSES, Channel, Method, PaymentStatus
 from abonent.payments.models import Payment
 from abonent.web.accounts import link_or_404
 from abonent.web.forms import ChoiceRadios, PortalForm, form_error
@@ -444,12 +447,46 @@ def payment_result(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 # --- The history -----------------------------------------------------------------------------
 
 
+@dataclass
+class HistoryRow:
+    """An item of the history with, for each part, the user's link to its account (None for
+    an account no longer linked: its name is not shown)."""
+
+    item: payments.HistoryItem
+    parts: list[tuple[payments.HistoryPart, AccountLink | None]]
+
+    @property
+    def how(self) -> str:
+        """The channel, and the method of an online payment or the bank or agent of a
+        registry's: «онлайн на портале, СБП», «в отделении банка, sber»."""
+        item = self.item
+        detail = str(Method(item.method).label) if item.method else item.bank
+        channel = str(Channel(item.channel).label)
+        return f"{channel}, {detail}" if detail else channel
+
+    @property
+    def receipt_email(self) -> str:
+        """The e-mail with places to break a line: after «@» and before each dot, so that a
+        long address wraps there and not in the middle of a word."""
+        local, _at, domain = self.item.receipt_email.partition("@")
+        parts = format_html_join(mark_safe("<wbr>."), "{}", ((part,) for part in domain.split(".")))
+        return format_html("{}@<wbr>{}", local, parts)
+
+
 def _history(request: HttpRequest, context: dict[str, Any], account_id: int | None = None) -> HttpResponse:
-    listed = payments.payments_list(user=_user(request), account_id=account_id).select_related("supplier")
-    page = Paginator(listed, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    links = {link.account_id: link for link in customers.account_links_list(user=_user(request))}
-    rows = [(payment, [(part, links.get(part.account_id)) for part in payment.parts.all()]) for payment in page]
-    context.update(page=page, rows=rows)
+    """Every payment to the user's accounts, online and from bank registries, newest first,
+    a page at a time: «Показать ещё» goes on after the last row shown (``?cursor=``)."""
+    user = _user(request)
+    after = None
+    if cursor := request.GET.get("cursor", ""):
+        try:
+            after = payments.HistoryCursor.parse(cursor)
+        except payments.HistoryCursorInvalid:
+            return redirect(request.path)  # a cursor mangled on the way: the newest payments
+    page = payments.payment_history_list(user=user, account_id=account_id, after=after, limit=HISTORY_PAGE_SIZE)
+    links = {link.account_id: link for link in customers.account_links_list(user=user)}
+    rows = [HistoryRow(item, [(part, links.get(part.account_id)) for part in item.parts]) for item in page.items]
+    context.update(rows=rows, later=after is not None, next_cursor=page.next.text() if page.next else "")
     return render(request, "web/payments/history.html", context)
 
 
