@@ -232,12 +232,24 @@ class RegistryLine(models.Model):
         DUPLICATE = "duplicate", _("повтор")
         FAILED = "failed", _("ошибка")
 
-    file = models.ForeignKey(RegistryFile, on_delete=models.CASCADE, related_name="lines")
+    # A registry brings up to a million lines in one transaction: the file's and the account's
+    # references are not checked by the database row by row (the import, the only writer, sets
+    # them from rows it has just read or made, and neither files nor accounts are deleted); the
+    # indexes that lead with them serve their lookups.
+    file = models.ForeignKey(
+        RegistryFile, on_delete=models.CASCADE, related_name="lines", db_constraint=False, db_index=False
+    )
     line_no = models.PositiveIntegerField(_("строка"))
     source = models.CharField(max_length=64)  # the file's, for the uniqueness of a reference
     reference = models.CharField(_("номер операции"), max_length=64, blank=True)
     account = models.ForeignKey(
-        PersonalAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="registry_lines"
+        PersonalAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="registry_lines",
+        db_constraint=False,
+        db_index=False,
     )
     account_number = models.CharField(_("лицевой счёт"), max_length=32, blank=True)
     paid_at = models.DateTimeField(_("оплачено"), null=True, blank=True)

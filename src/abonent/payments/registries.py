@@ -16,31 +16,35 @@ repeats, the corrected ones go in.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import enum
 import hashlib
+import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from abonent.core.audit import audit_record
-from abonent.core.bulk import rows_insert, rows_select, table
+from abonent.core.bulk import table
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import Supplier
 from abonent.core.money import format_rubles
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date
-from abonent.core.text import NotText, text_decode
+from abonent.core.text import NotText, text_encoding
 from abonent.customers.models import PersonalAccount
 from abonent.identity.models import User
 from abonent.ledger.enums import EntryKind, Service
-from abonent.ledger.services import NewEntry, entries_post
+from abonent.ledger.services import entries_post_select
 from abonent.payments.enums import Channel
 from abonent.payments.models import RegistryFile, RegistryLine
 from abonent.payments.registry_format import (
@@ -50,6 +54,7 @@ from abonent.payments.registry_format import (
     ProfileError,
     Reading,
     RegistryProfile,
+    Texts,
     lines_read,
     profiles,
 )
@@ -119,9 +124,15 @@ class RegistryReport:
 
 @dataclass(frozen=True, slots=True)
 class _Posted:
-    where: str
+    file: str  # "" for the file being imported
+    line: int
     account: str
     amount: Decimal | None
+
+    def where(self, t: Texts) -> str:
+        if not self.file:
+            return t(gettext_noop("строка %(line)s этого файла")) % {"line": self.line}
+        return t(gettext_noop("файл %(name)s, строка %(line)s")) % {"name": self.file, "line": self.line}
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,8 @@ class _Context:
     oldest: dt.date
     maximum: Decimal
     channel: str
+    days: dict[dt.date, _Day] = field(default_factory=dict)  # what is known of each day met
+    t: Texts = field(default_factory=Texts)
 
 
 def registry_import(
@@ -171,24 +184,25 @@ def registry_import(
             gettext("Файл больше %(mb)s МБ: разделите его") % {"mb": settings.PAYMENT_REGISTRY_MAX_MB}
         )
     try:
-        text = content.decode(chosen.encoding) if chosen.encoding else text_decode(content)
-    except (NotText, UnicodeDecodeError):
+        encoding = chosen.encoding or text_encoding(content)
+        if chosen.encoding:
+            codecs.decode(content, encoding)  # the whole file is checked before anything is written
+    except (NotText, UnicodeDecodeError, LookupError):
         raise RegistryFileInvalid(
             gettext("Файл не читается как текст в кодировке %(encoding)s")
             % {"encoding": chosen.encoding or "UTF-8 или Windows-1251"}
         ) from None
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # a BOM at the start is not part of the first line
     digest = hashlib.sha256(content).hexdigest()
-    earlier = RegistryFile.objects.filter(source=source, sha256=digest).first()
-    if earlier is not None:
-        raise RegistryAlreadyLoaded(
-            loaded=earlier.loaded_at.astimezone(dt.UTC).strftime("%d.%m.%Y %H:%M UTC"), posted=earlier.lines_posted
-        )
     today = supplier_local_date(supplier=supplier, now=now)
     context = _Context(supplier, source, today, today - OLDEST, max_amount(), chosen.channel)
     report = RegistryReport(file_name=file_name, source=source, profile=chosen.name, dry_run=dry_run, mode=mode)
     try:
         with transaction.atomic():
-            _import(text, chosen, context, report, now=now, operator=operator, digest=digest, progress=progress)
+            _import(
+                content, encoding, chosen, context, report, now=now, operator=operator, digest=digest, progress=progress
+            )
             if dry_run or (mode == RegistryMode.WHOLE and report.failed):
                 raise _Rollback()
             report.applied = True
@@ -202,7 +216,8 @@ class _Rollback(Exception):
 
 
 def _import(
-    text: str,
+    content: bytes,
+    encoding: str,
     profile: RegistryProfile,
     context: _Context,
     report: RegistryReport,
@@ -215,6 +230,12 @@ def _import(
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"payments.registry:{context.source}"])
+    # under the lock: the same file sent twice at once is found here, not by the unique constraint
+    earlier = RegistryFile.objects.filter(source=context.source, sha256=digest).first()
+    if earlier is not None:
+        raise RegistryAlreadyLoaded(
+            loaded=earlier.loaded_at.astimezone(dt.UTC).strftime("%d.%m.%Y %H:%M UTC"), posted=earlier.lines_posted
+        )
     registry = None
     if not report.dry_run:
         registry = RegistryFile.objects.create(
@@ -228,23 +249,32 @@ def _import(
             loaded_by=operator,
         )
         report.file_id = registry.pk
-    total = text.count("\n") + 1
+    # the lines as the reader counts them
+    total = content.count(b"\n") + content.count(b"\r") - content.count(b"\r\n") + 1
+    # read as it is decoded: a million lines are never one string in memory
+    text = io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="")
     reading = Reading()
-    seen: dict[str, _Posted] = {}  # references posted by this file and not yet written
-    chunk: list[Line] = []
-    writing = not report.dry_run
-    for line in lines_read(text, profile, time_zone=context.supplier.time_zone, reading=reading):
-        chunk.append(line)
-        if len(chunk) == CHUNK:
-            writing = _chunk(chunk, context, report, registry, seen, now=now, writing=writing)
-            chunk = []
-            if progress is not None:
+    with _Stage(context) as stage:
+        for line in lines_read(text, profile, time_zone=context.supplier.time_zone, reading=reading, texts=context.t):
+            report.lines += 1
+            if line.amount is not None:
+                report.amount_read += line.amount
+            else:
+                report.amounts_unread += 1
+            if not line.error:
+                line.error = _meaning(line, context)
+            stage.add(line)
+            if progress is not None and not report.lines % CHUNK:
                 progress(line.number, total)
-    if chunk:
-        _chunk(chunk, context, report, registry, seen, now=now, writing=writing)
+    _summary_check(reading, report, profile)
+    _classify(context, report)
     if progress is not None:
         progress(total, total)
-    _summary_check(reading, report, profile)
+    if registry is not None and not (report.mode == RegistryMode.WHOLE and report.failed):
+        _write(context, registry, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {_STAGE}")
+        cursor.execute(f"DROP TABLE {_CLASSIFIED}")
     if registry is not None:
         registry.lines_total = report.lines
         registry.lines_posted = report.posted
@@ -314,204 +344,268 @@ def _summary_check(reading: Reading, report: RegistryReport, profile: RegistryPr
         )
 
 
-def _chunk(
-    lines: Sequence[Line],
-    context: _Context,
-    report: RegistryReport,
-    registry: RegistryFile | None,
-    seen: dict[str, _Posted],
-    *,
-    now: dt.datetime,
-    writing: bool,
-) -> bool:
-    """Check a chunk's lines, and write them while ``writing``; returns whether the next
-    chunk is written (a whole-file import stops writing at its first bad line)."""
-    for line in lines:
-        report.lines += 1
-        if line.amount is not None:
-            report.amount_read += line.amount
-        else:
-            report.amounts_unread += 1
-        if not line.error:
-            line.error = _meaning(line, context)
-    accounts = _accounts(context.supplier, {line.account for line in lines if not line.error})
-    posted_before = _posted(context.source, {line.reference for line in lines if not line.error})
-    rows: list[tuple[object, ...]] = []
-    entries: list[NewEntry] = []
-    file_id = registry.pk if registry is not None else None
-    note = gettext("Оплата: %(channel)s") % {"channel": Channel(context.channel).label}
-    for line in lines:
-        account_id = None
-        status = Status.FAILED
-        if not line.error:
-            account_id = accounts.get(line.account)
-            if account_id is None:
-                line.error = gettext("лицевого счёта %(number)s нет у поставщика %(supplier)s") % {
-                    "number": line.account,
-                    "supplier": context.supplier.code,
-                }
-        if not line.error:
-            before = seen.get(line.reference) or posted_before.get(line.reference)
-            if before is None:
-                status = Status.POSTED
-            elif (before.account, before.amount) == (line.account, line.amount):
-                status = Status.DUPLICATE
-                line.error = gettext("повтор: платёж %(reference)s уже проведён (%(where)s)") % {
-                    "reference": line.reference,
-                    "where": before.where,
-                }
-            else:
-                line.error = gettext(
-                    "номер операции %(reference)s уже проведён с другими данными (%(where)s: лицевой счёт "
-                    "%(account)s, %(amount)s)"
-                ) % {
-                    "reference": line.reference,
-                    "where": before.where,
-                    "account": before.account,
-                    "amount": format_rubles(before.amount) if before.amount is not None else "—",
-                }
-        if status == Status.DUPLICATE:
-            report.duplicates += 1
-            _problem(report, line, status)
-        elif status == Status.FAILED:
-            report.failed += 1
-            _problem(report, line, status)
-        else:
-            assert line.amount is not None
-            assert line.paid_at is not None
-            assert account_id is not None
-            report.posted += 1
-            report.amount_posted += line.amount
-            seen[line.reference] = _Posted(
-                gettext("строка %(line)s этого файла") % {"line": line.number}, line.account, line.amount
-            )
-            day = line.paid_at.date()
-            entries.append(
-                NewEntry(
-                    account_id=account_id,
-                    service=Service.GAS,
-                    kind=EntryKind.PAYMENT,
-                    period=line.period or Period.of(day),
-                    billed_in=Period.of(day),
-                    amount=-line.amount,
-                    posted_on=day,
-                    source_key=f"registry:{context.source}:{line.reference}",
-                    pays_period=line.period,
-                    note=note,
-                )
-            )
-        rows.append(
-            (
-                file_id,
-                line.number,
-                context.source,
-                line.reference,
-                account_id,
-                line.account,
-                line.paid_at,
-                line.amount if line.amount is not None and abs(line.amount) < 10**12 else None,
-                line.period.to_int() if line.period else None,
-                line.payer,
-                status,
-                line.error[:300],
-            )
-        )
-    if not writing or registry is None or (report.mode == RegistryMode.WHOLE and report.failed):
-        return False
-    rows_insert(RegistryLine, _LINE_FIELDS, rows)
-    entries_post(entries=entries, now=now)
-    seen.clear()  # what is written is found in the table from now on
-    return True
-
-
-_LINE_FIELDS = (
-    "file_id",
-    "line_no",
-    "source",
-    "reference",
-    "account_id",
-    "account_number",
-    "paid_at",
-    "amount",
-    "period",
-    "payer",
-    "status",
-    "error",
-)
-
-
-def _problem(report: RegistryReport, line: Line, status: str) -> None:
-    if len(report.problems) < PROBLEMS_KEPT:
-        report.problems.append(Problem(line.number, status, line.error))
-
-
 def _meaning(line: Line, context: _Context) -> str:
     """What is wrong with a well-formed line's values, or ""."""
     errors = []
     if not (len(line.account) == ACCOUNT_DIGITS and line.account.isdigit() and line.account.isascii()):
-        errors.append(gettext("лицевой счёт «%(text)s» — не 12 цифр") % {"text": line.account[:20]})
+        errors.append(context.t(gettext_noop("лицевой счёт «%(text)s» — не 12 цифр")) % {"text": line.account[:20]})
     assert line.paid_at is not None
     assert line.amount is not None
     day = line.paid_at.date()
-    if day > context.today:
-        errors.append(gettext("дата %(day)s ещё не наступила") % {"day": f"{day:%d.%m.%Y}"})
-    elif day < context.oldest:
-        errors.append(gettext("дата %(day)s — больше года назад") % {"day": f"{day:%d.%m.%Y}"})
+    known = context.days.get(day)
+    if known is None:
+        known = context.days[day] = _day_check(day, context)
+    if known.error:
+        errors.append(known.error)
     if not (0 < line.amount <= context.maximum and line.amount == line.amount.quantize(KOPECK)):
         try:
             amount_parse(line.amount, maximum=context.maximum)
         except ValueError as exc:
             text = str(exc)
-            errors.append(gettext("сумма: %(error)s") % {"error": text[:1].lower() + text[1:]})
-    if line.period is not None:
-        month = Period.of(day)
-        if line.period > month.next() or line.period < month - PERIODS_BACK:
-            errors.append(
-                gettext("период %(period)s далёк от даты платежа")
-                % {"period": f"{line.period.month:02}.{line.period.year}"}
-            )
+            errors.append(context.t(gettext_noop("сумма: %(error)s")) % {"error": text[:1].lower() + text[1:]})
+    if line.period is not None and not known.earliest <= line.period.year * 100 + line.period.month <= known.latest:
+        errors.append(
+            context.t(gettext_noop("период %(period)s далёк от даты платежа"))
+            % {"period": f"{line.period.month:02}.{line.period.year}"}
+        )
     return "; ".join(errors)
 
 
-def _accounts(supplier: Supplier, numbers: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    wanted = sorted(numbers)
-    step = len(wanted) if connection.vendor == "postgresql" else 900
-    for at in range(0, len(wanted), step or 1):
-        part = wanted[at : at + step]
-        if connection.vendor == "postgresql":
-            rows = rows_select(
-                f"SELECT number, id FROM {table(PersonalAccount)} WHERE supplier_id = %s AND number = ANY(%s)",
-                [supplier.pk, part],
+@dataclass(frozen=True, slots=True)
+class _Day:
+    error: str
+    earliest: int  # the periods a payment of the day may name, YYYYMM
+    latest: int
+
+
+def _day_check(day: dt.date, context: _Context) -> _Day:
+    error = ""
+    if day > context.today:
+        error = gettext("дата %(day)s ещё не наступила") % {"day": f"{day:%d.%m.%Y}"}
+    elif day < context.oldest:
+        error = gettext("дата %(day)s — больше года назад") % {"day": f"{day:%d.%m.%Y}"}
+    month = Period.of(day)
+    return _Day(error, (month - PERIODS_BACK).to_int(), month.next().to_int())
+
+
+# --- The set-based part: the lines staged, classified and written by SQL ------------------
+
+_STAGE = "registry_stage"
+_CLASSIFIED = "registry_classified"
+_STAGE_COLUMNS = "line_no, account_number, reference, payer, paid_at, posted_on, month, kopecks, period, error"
+_BATCH = 5_000
+_KOPECKS_MAX = 10**14
+
+
+class _Stage:
+    """A temporary table the lines go into as they are read (COPY on PostgreSQL, batches of
+    inserts on SQLite): the database then does the rest over all of them at once."""
+
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.postgres = connection.vendor == "postgresql"
+        self.rows: list[Any] = []
+        self.copy: Any = None
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+        self.count = 0
+
+    def __enter__(self) -> _Stage:
+        with connection.cursor() as cursor:
+            if self.postgres:
+                cursor.execute(
+                    f"CREATE TEMP TABLE {_STAGE} (line_no integer NOT NULL, account_number text NOT NULL, "
+                    "reference text NOT NULL, payer text NOT NULL, paid_at timestamptz, posted_on date, "
+                    "month integer, kopecks bigint, period integer, error text NOT NULL) ON COMMIT DROP"
+                )
+            else:
+                cursor.execute(
+                    f"CREATE TEMP TABLE {_STAGE} (line_no integer PRIMARY KEY, account_number text NOT NULL, "
+                    "reference text NOT NULL, payer text NOT NULL, paid_at datetime, posted_on date, "
+                    "month integer, kopecks integer, period integer, error text NOT NULL)"
+                )
+        if self.postgres:
+            connection.ensure_connection()
+            raw: Any = connection.connection
+            self._cursor = raw.cursor()
+            self._copy_context = self._cursor.copy(
+                f"COPY {_STAGE} ({_STAGE_COLUMNS}) FROM STDIN WITH (FORMAT csv, "
+                "FORCE_NOT_NULL (account_number, reference, payer, error))"
             )
+            self.copy = self._copy_context.__enter__()
+        return self
+
+    def add(self, line: Line) -> None:
+        paid_at = line.paid_at
+        day = paid_at.date() if paid_at is not None else None
+        amount = line.amount
+        kopecks = None
+        if amount is not None and abs(amount) < _KOPECKS_MAX and amount == amount.quantize(KOPECK):
+            kopecks = int(amount * 100)
+        period = line.period
+        row = (
+            line.number,
+            line.account,
+            line.reference,
+            line.payer,
+            paid_at if self.postgres or paid_at is None else connection.ops.adapt_datetimefield_value(paid_at),
+            day if self.postgres or day is None else day.isoformat(),
+            day.year * 100 + day.month if day is not None else None,
+            kopecks,
+            period.year * 100 + period.month if period is not None else None,
+            line.error,
+        )
+        if self.postgres:
+            self.writer.writerow(row)  # CSV for COPY: an empty unquoted value is NULL
+            self.count += 1
+            if self.count >= _BATCH:
+                self.copy.write(self.buffer.getvalue())
+                self.buffer.seek(0)
+                self.buffer.truncate()
+                self.count = 0
         else:
-            marks = ", ".join("%s" for _ in part)
-            rows = rows_select(
-                f"SELECT number, id FROM {table(PersonalAccount)} WHERE supplier_id = %s AND number IN ({marks})",
-                [supplier.pk, *part],
-            )
-        found.update(rows)
-    return found
+            self.rows.append(row)
+            if len(self.rows) >= _BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.postgres:
+            self.copy.write(self.buffer.getvalue())
+            return
+        if self.rows:
+            with connection.cursor() as cursor:
+                marks = ", ".join("%s" for _ in range(10))
+                cursor.executemany(f"INSERT INTO {_STAGE} ({_STAGE_COLUMNS}) VALUES ({marks})", self.rows)
+        self.rows = []
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self._flush()
+        finally:
+            if self.postgres:
+                with connection.wrap_database_errors:
+                    self._copy_context.__exit__(kind, error, trace)
+                    self._cursor.close()
 
 
-def _posted(source: str, references: set[str]) -> dict[str, _Posted]:
-    """The references of ``source`` posted before: where (file and line), account, amount."""
-    found: dict[str, _Posted] = {}
-    wanted = sorted(references)
-    step = len(wanted) if connection.vendor == "postgresql" else 900
-    lines, files = table(RegistryLine), table(RegistryFile)
-    select = (
-        f"SELECT l.reference, l.account_number, l.amount, f.name, l.line_no FROM {lines} l "
-        f"JOIN {files} f ON f.id = l.file_id WHERE l.source = %s AND l.status = 'posted' AND "
+def _classify(context: _Context, report: RegistryReport) -> None:
+    """Each staged line's fate, in one statement over the whole file: failed (a value that is
+    wrong, an account the supplier does not have, a reference posted before with other data),
+    a repeat of a payment posted before (by an earlier file, or an earlier line of this one) or
+    to be posted. Fills the report's counts and problems."""
+    t = context.t
+    postgres = connection.vendor == "postgresql"
+    accounts, lines, files = table(PersonalAccount), table(RegistryLine), table(RegistryFile)
+    unknown = t(gettext_noop("лицевого счёта {number} нет у поставщика %(supplier)s")) % {
+        "supplier": context.supplier.code
+    }
+    repeat_file = t(gettext_noop("повтор: платёж {reference} уже проведён (файл {file}, строка {line})"))
+    repeat_here = t(gettext_noop("повтор: платёж {reference} уже проведён (строка {line} этого файла)"))
+    other_file = t(
+        gettext_noop(
+            "номер операции {reference} уже проведён с другими данными (файл {file}, строка {line}: "
+            "лицевой счёт {account}, {amount} ₽)"
+        )
     )
-    for at in range(0, len(wanted), step or 1):
-        part = wanted[at : at + step]
-        if connection.vendor == "postgresql":
-            rows = rows_select(select + "l.reference = ANY(%s)", [source, part], decimals={2: 2})
-        else:
-            marks = ", ".join("%s" for _ in part)
-            rows = rows_select(select + f"l.reference IN ({marks})", [source, *part], decimals={2: 2})
-        for reference, account, amount, name, line_no in rows:
-            where = gettext("файл %(name)s, строка %(line)s") % {"name": name, "line": line_no}
-            found[reference] = _Posted(where, account, amount)
-    return found
+    other_here = t(
+        gettext_noop(
+            "номер операции {reference} уже проведён с другими данными (строка {line} этого файла: "
+            "лицевой счёт {account}, {amount} ₽)"
+        )
+    )
+
+    def rubles(kopecks: str) -> str:  # 1250,50
+        number = (
+            f"to_char({kopecks} / 100.0, 'FM999999999990.00')" if postgres else f"printf('%%.2f', {kopecks} / 100.0)"
+        )
+        return f"replace({number}, '.', ',')"
+
+    def fill(template: str, file: str, line: str, account: str, kopecks: str) -> str:
+        return (
+            f"replace(replace(replace(replace(replace({template}, '{{file}}', {file}), '{{line}}', "
+            f"CAST({line} AS TEXT)), '{{account}}', {account}), '{{amount}}', {rubles(kopecks)}), "
+            "'{reference}', f.reference)"
+        )
+
+    # the first valid line of each reference in the file is the one that may be posted
+    window = (
+        "WINDOW w AS (PARTITION BY reference ORDER BY CASE WHEN account_id IS NULL THEN 1 ELSE 0 END, line_no "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    )
+    same_before = "p.account_number = f.account_number AND round(p.amount * 100) = f.kopecks"
+    same_first = "f.first_account = f.account_number AND f.first_kopecks = f.kopecks"
+    sql = f"""
+        CREATE TEMP TABLE {_CLASSIFIED} {"ON COMMIT DROP" if postgres else ""} AS
+        WITH s AS (
+            SELECT s.*, a.id AS account_id
+            FROM {_STAGE} s LEFT JOIN {accounts} a
+                ON s.error = '' AND a.supplier_id = %s AND a.number = s.account_number
+        ), f AS (
+            SELECT s.*, first_value(line_no) OVER w AS first_line, first_value(account_number) OVER w AS first_account,
+                first_value(kopecks) OVER w AS first_kopecks
+            FROM s {window}
+        )
+        SELECT f.line_no, f.account_number, f.reference, f.payer, f.paid_at, f.posted_on, f.month, f.kopecks,
+            f.period, f.account_id,
+            CASE
+                WHEN f.error <> '' OR f.account_id IS NULL THEN 'failed'
+                WHEN p.id IS NOT NULL THEN CASE WHEN {same_before} THEN 'duplicate' ELSE 'failed' END
+                WHEN f.first_line <> f.line_no THEN CASE WHEN {same_first} THEN 'duplicate' ELSE 'failed' END
+                ELSE 'posted'
+            END AS status,
+            CASE
+                WHEN f.error <> '' THEN f.error
+                WHEN f.account_id IS NULL THEN replace(%s, '{{number}}', f.account_number)
+                WHEN p.id IS NOT NULL THEN CASE WHEN {same_before}
+                    THEN {fill("%s", "pf.name", "p.line_no", "p.account_number", "round(p.amount * 100)")}
+                    ELSE {fill("%s", "pf.name", "p.line_no", "p.account_number", "round(p.amount * 100)")} END
+                WHEN f.first_line <> f.line_no THEN CASE WHEN {same_first}
+                    THEN {fill("%s", "''", "f.first_line", "f.first_account", "f.first_kopecks")}
+                    ELSE {fill("%s", "''", "f.first_line", "f.first_account", "f.first_kopecks")} END
+                ELSE ''
+            END AS error
+        FROM f
+        LEFT JOIN {lines} p ON f.account_id IS NOT NULL AND p.source = %s AND p.reference = f.reference
+            AND p.status = 'posted'
+        LEFT JOIN {files} pf ON pf.id = p.file_id
+    """
+    params: list[Any] = [context.supplier.pk, unknown, repeat_file, other_file, repeat_here, other_here, context.source]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        cursor.execute(f"SELECT status, count(*), sum(kopecks) FROM {_CLASSIFIED} GROUP BY status")
+        for status, count, kopecks in cursor.fetchall():
+            if status == Status.POSTED:
+                report.posted = count
+                report.amount_posted = (Decimal(int(kopecks or 0)) / 100).quantize(KOPECK)
+            elif status == Status.DUPLICATE:
+                report.duplicates = count
+            else:
+                report.failed = count
+        cursor.execute(
+            f"SELECT line_no, status, error FROM {_CLASSIFIED} WHERE status <> 'posted' ORDER BY line_no LIMIT %s",
+            [PROBLEMS_KEPT],
+        )
+        report.problems = [Problem(line, status, error) for line, status, error in cursor.fetchall()]
+
+
+def _write(context: _Context, registry: RegistryFile, *, now: dt.datetime) -> None:
+    """The classified lines stored as the file's lines, the posted ones posted to the ledger."""
+    amount = "CAST(kopecks AS NUMERIC) / 100.0"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(RegistryLine)} (file_id, line_no, source, reference, account_id, account_number, "
+            "paid_at, amount, period, payer, status, error) "
+            f"SELECT %s, line_no, %s, reference, account_id, account_number, paid_at, {amount}, period, payer, "
+            f"status, error FROM {_CLASSIFIED}",
+            [registry.pk, context.source],
+        )
+    note = context.t(gettext_noop("Оплата: %(channel)s")) % {"channel": Channel(context.channel).label}
+    entries_post_select(
+        select=(
+            f"SELECT account_id, %s, %s, COALESCE(period, month), month, -({amount}), CAST(NULL AS NUMERIC), posted_on, "
+            f"%s || reference, period, %s FROM {_CLASSIFIED} WHERE status = 'posted'"
+        ),
+        params=[Service.GAS, EntryKind.PAYMENT, f"registry:{context.source}:", note],
+        now=now,
+    )
