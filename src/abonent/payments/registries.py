@@ -190,7 +190,7 @@ def registry_import(
     except (NotText, UnicodeDecodeError, LookupError):
         raise RegistryFileInvalid(
             gettext("Файл не читается как текст в кодировке %(encoding)s")
-            % {"encoding": chosen.encoding or "UTF-8 или Windows-1251"}
+            % {"encoding": chosen.encoding or gettext("UTF-8 или Windows-1251")}
         ) from None
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"  # a BOM at the start is not part of the first line
