@@ -130,6 +130,8 @@ def _log_in(page: Page, portal: str) -> None:
     page.get_by_label("Телефон или e\u2011mail").fill(NUMBER)
     page.get_by_label("Пароль", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Войти", exact=True).click()
+    # the page after the login loaded, so that going on elsewhere does not cut its request short
+    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def test_link_an_account_with_its_pin_and_see_it(
