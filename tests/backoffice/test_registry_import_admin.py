@@ -395,7 +395,7 @@ def test_the_same_file_twice_is_refused_with_a_link_to_the_first(
         assert response.context["report"] is None
         assert response.context["form"].errors == {
             "file": [
-                "Этот файл уже загружен 20.11.2026 09:00 UTC: проведено строк 2. "
+                "Этот файл уже загружен 20.11.2026 12:00: проведено строк 2. "
                 f'<a href="{FILES}{first.pk}/change/">Открыть загруженный реестр</a>'
             ]
         }

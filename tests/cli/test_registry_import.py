@@ -110,7 +110,7 @@ def test_the_same_file_again_is_refused(
     assert result == (
         2,
         "",
-        "sber-20261120.txt: Этот файл уже загружен 20.11.2026 09:00 UTC: проведено строк 2\n",
+        "sber-20261120.txt: Этот файл уже загружен 20.11.2026 12:00: проведено строк 2\n",
     )
     assert LedgerEntry.objects.count() == 2
 

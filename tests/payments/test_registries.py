@@ -427,7 +427,7 @@ def test_the_same_file_again_is_refused(supplier: Supplier, accounts: list[Perso
     with pytest.raises(RegistryAlreadyLoaded):
         load(supplier, content, dry_run=True)
 
-    assert error.value.text == "Этот файл уже загружен 20.11.2026 09:00 UTC: проведено строк 2"
+    assert error.value.text == "Этот файл уже загружен 20.11.2026 12:00: проведено строк 2"
     assert error.value.code == "registry_already_loaded"
     assert RegistryFile.objects.count() == 1
     assert RegistryLine.objects.count() == 3

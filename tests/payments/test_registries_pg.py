@@ -109,7 +109,7 @@ def test_the_same_file_twice_at_once_is_loaded_once(supplier: Supplier) -> None:
 
     assert sorted(type(r).__name__ for r in results) == ["RegistryAlreadyLoaded", "RegistryReport"], results
     (refused,) = [r for r in results if isinstance(r, RegistryAlreadyLoaded)]
-    assert refused.text == "Этот файл уже загружен 20.11.2026 09:00 UTC: проведено строк 2000"
+    assert refused.text == "Этот файл уже загружен 20.11.2026 12:00: проведено строк 2000"
     assert RegistryFile.objects.count() == 1
     assert LedgerEntry.objects.count() == 2000
     assert RegistryLine.objects.count() == 2000

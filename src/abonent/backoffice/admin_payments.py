@@ -885,7 +885,7 @@ def _registry_verdict(report: RegistryReport) -> tuple[str, str]:
 def _posted_label(report: RegistryReport) -> str:
     if report.applied:
         return gettext("Проведено")
-    if report.dry_run and not (report.failed and report.mode == RegistryMode.WHOLE):
+    if report.dry_run and not report.held_back:
         return gettext("Будет проведено")
     if report.dry_run:
         return gettext("Будет проведено в режиме «верные строки»")

@@ -6,9 +6,10 @@ a source key posted before makes the whole posting fail and leaves nothing writt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -105,17 +106,24 @@ def entries_post(*, entries: Sequence[NewEntry], now: dt.datetime) -> int:
     totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for e in entries:
         totals[(e.account_id, e.service)] += e.amount
+    with _posting():
+        rows_insert(LedgerEntry, _FIELDS, rows)
+        _balances_move(totals)
+    return len(entries)
+
+
+@contextlib.contextmanager
+def _posting() -> Iterator[None]:
+    """A posting's transaction; a source key posted before raises EntryAlreadyPosted. The bulk
+    writes work on the driver's connection, whose errors are the driver's: wrapped, a
+    duplicate key is Django's IntegrityError on every database."""
     try:
-        # the bulk insert works on the driver's connection, whose errors are the driver's:
-        # wrapped, a duplicate key is Django's IntegrityError on every database
         with transaction.atomic(), connection.wrap_database_errors:
-            rows_insert(LedgerEntry, _FIELDS, rows)
-            _balances_move(totals)
+            yield
     except IntegrityError as exc:
         if "source_key" in str(exc) or "ledger_ledgerentry_source_key" in str(exc):
             raise EntryAlreadyPosted() from exc
         raise
-    return len(entries)
 
 
 _SELECT_FIELDS = tuple(f for f in _FIELDS if f != "created_at")
@@ -132,32 +140,27 @@ def entries_post_select(*, select: str, params: Sequence[Any], now: dt.datetime)
     entries, balances = qn(LedgerEntry._meta.db_table), qn(LedgerBalance._meta.db_table)
     columns = ", ".join(qn(str(LedgerEntry._meta.get_field(f).column)) for f in _SELECT_FIELDS)  # type: ignore[union-attr]
     insert = f"INSERT INTO {entries} ({columns}, created_at) SELECT q.*, %s FROM ({select}) q"
-    try:
-        with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # the balances moved by the same statement, each (account, service) once
-                cursor.execute(
-                    f"WITH posted AS ({insert} RETURNING account_id, service, amount), "
-                    f"moved AS (INSERT INTO {balances} (account_id, service, amount) "
-                    "SELECT account_id, service, sum(amount) FROM posted GROUP BY account_id, service "
-                    "HAVING sum(amount) <> 0 ORDER BY account_id, service "
-                    f"ON CONFLICT (account_id, service) DO UPDATE SET amount = {balances}.amount + excluded.amount) "
-                    "SELECT count(*) FROM posted",
-                    [now, *params],
-                )
-                return int(cursor.fetchone()[0])
-            cursor.execute(f"{insert} RETURNING account_id, service, amount", [now, *params])
-            totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-            count = 0
-            for account_id, service, amount in cursor.fetchall():
-                totals[(account_id, service)] += round_rubles(Decimal(str(amount)))
-                count += 1
-            _balances_move(totals)
-            return count
-    except IntegrityError as exc:
-        if "source_key" in str(exc) or "ledger_ledgerentry_source_key" in str(exc):
-            raise EntryAlreadyPosted() from exc
-        raise
+    with _posting(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # the balances moved by the same statement, each (account, service) once
+            cursor.execute(
+                f"WITH posted AS ({insert} RETURNING account_id, service, amount), "
+                f"moved AS (INSERT INTO {balances} (account_id, service, amount) "
+                "SELECT account_id, service, sum(amount) FROM posted GROUP BY account_id, service "
+                "HAVING sum(amount) <> 0 ORDER BY account_id, service "
+                f"ON CONFLICT (account_id, service) DO UPDATE SET amount = {balances}.amount + excluded.amount) "
+                "SELECT count(*) FROM posted",
+                [now, *params],
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute(f"{insert} RETURNING account_id, service, amount", [now, *params])
+        totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        count = 0
+        for account_id, service, amount in cursor.fetchall():
+            totals[(account_id, service)] += round_rubles(Decimal(str(amount)))
+            count += 1
+        _balances_move(totals)
+        return count
 
 
 def _balances_move(totals: dict[tuple[int, str], Decimal]) -> None:

@@ -23,6 +23,7 @@ import enum
 import hashlib
 import io
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -60,7 +61,7 @@ from abonent.payments.registry_format import (
 )
 from abonent.payments.services import amount_parse, max_amount
 
-CHUNK = 20_000
+CHUNK = 20_000  # lines between two calls of ``progress``
 PROBLEMS_KEPT = 1_000  # the problems a report lists; the stored lines keep them all
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$", re.ASCII)
 OLDEST = dt.timedelta(days=366)  # a payment older than this is not one a registry brings
@@ -121,18 +122,10 @@ class RegistryReport:
     def problems_left_out(self) -> int:
         return self.duplicates + self.failed - len(self.problems)
 
-
-@dataclass(frozen=True, slots=True)
-class _Posted:
-    file: str  # "" for the file being imported
-    line: int
-    account: str
-    amount: Decimal | None
-
-    def where(self, t: Texts) -> str:
-        if not self.file:
-            return t(gettext_noop("строка %(line)s этого файла")) % {"line": self.line}
-        return t(gettext_noop("файл %(name)s, строка %(line)s")) % {"name": self.file, "line": self.line}
+    @property
+    def held_back(self) -> bool:
+        """A whole-file import that found a bad line: nothing of the file is posted."""
+        return self.mode == RegistryMode.WHOLE and bool(self.failed)
 
 
 @dataclass(frozen=True)
@@ -203,7 +196,7 @@ def registry_import(
             _import(
                 content, encoding, chosen, context, report, now=now, operator=operator, digest=digest, progress=progress
             )
-            if dry_run or (mode == RegistryMode.WHOLE and report.failed):
+            if dry_run or report.held_back:
                 raise _Rollback()
             report.applied = True
     except _Rollback:
@@ -233,9 +226,8 @@ def _import(
     # under the lock: the same file sent twice at once is found here, not by the unique constraint
     earlier = RegistryFile.objects.filter(source=context.source, sha256=digest).first()
     if earlier is not None:
-        raise RegistryAlreadyLoaded(
-            loaded=earlier.loaded_at.astimezone(dt.UTC).strftime("%d.%m.%Y %H:%M UTC"), posted=earlier.lines_posted
-        )
+        loaded = earlier.loaded_at.astimezone(zoneinfo.ZoneInfo(context.supplier.time_zone))
+        raise RegistryAlreadyLoaded(loaded=f"{loaded:%d.%m.%Y %H:%M}", posted=earlier.lines_posted)
     registry = None
     if not report.dry_run:
         registry = RegistryFile.objects.create(
@@ -270,7 +262,7 @@ def _import(
     _classify(context, report)
     if progress is not None:
         progress(total, total)
-    if registry is not None and not (report.mode == RegistryMode.WHOLE and report.failed):
+    if registry is not None and not report.held_back:
         _write(context, registry, now=now)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {_STAGE}")

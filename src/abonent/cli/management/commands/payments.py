@@ -5,9 +5,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from tqdm import tqdm
 
-from abonent.cli.management.commands.seed import _Stream
+from abonent.cli.progress import LineProgress
 from abonent.core import clock
 from abonent.core.errors import NotFound
 from abonent.core.money import format_rubles
@@ -91,24 +90,9 @@ class Command(BaseCommand):
             self._fail(f"--supplier: {exc.text}")
         path = Path(file)
         content = self._read(path)
-        show = not options["no_progress"] and options["verbosity"] > 0
-        bar: tqdm[Any] | None = None
-
-        def advance(done: int, total: int) -> None:
-            nonlocal bar
-            if not show or total < PROGRESS_FROM_LINES:
-                return
-            if bar is None:
-                bar = tqdm(
-                    total=total,
-                    desc="Строки",
-                    bar_format="{desc}: {percentage:3.0f}% |{bar}| {n_fmt} из {total_fmt} [прошло {elapsed}, ещё {remaining}]",
-                    file=_Stream(self.stderr),
-                    mininterval=0.5,
-                    leave=False,
-                )
-            bar.update(done - bar.n)
-
+        advance = LineProgress(
+            self.stderr, show=not options["no_progress"] and options["verbosity"] > 0, from_lines=PROGRESS_FROM_LINES
+        )
         try:
             report = registry_import(
                 supplier=supplier,
@@ -124,8 +108,7 @@ class Command(BaseCommand):
         except (RegistryFileInvalid, RegistryAlreadyLoaded) as exc:
             self._fail(f"{path.name}: {exc.text}")
         finally:
-            if bar is not None:
-                bar.close()
+            advance.close()
         self._print(report)
         if report.failed:
             raise SystemExit(1)
@@ -163,7 +146,7 @@ class Command(BaseCommand):
         if report.dry_run:
             verdict = "ошибок нет" if not report.failed else "есть строки с ошибками"
             out.write(f"Проверка {name}, ничего не проведено: {verdict}; {counts}.")
-            if report.failed and report.mode == RegistryMode.WHOLE:
+            if report.held_back:
                 out.write("С --mode whole файл не загрузится, пока строки с ошибками не исправлены.")
         elif not report.applied:
             out.write(

@@ -4,9 +4,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandParser
-from tqdm import tqdm
 
-from abonent.cli.management.commands.seed import _Stream
+from abonent.cli.progress import LineProgress
 from abonent.core import clock
 from abonent.identity.models import User
 from abonent.metering.services import (
@@ -68,23 +67,11 @@ class Command(BaseCommand):
         member = self._operator(operator)
         path = Path(file)
         content = self._read(path)
-        bar: tqdm[Any] | None = None
-
-        def advance(done: int, total: int) -> None:
-            nonlocal bar
-            if options.get("no_progress") or options.get("verbosity", 1) == 0 or total < PROGRESS_FROM_LINES:
-                return
-            if bar is None:
-                bar = tqdm(
-                    total=total,
-                    desc="Строки",
-                    bar_format="{desc}: {percentage:3.0f}% |{bar}| {n_fmt} из {total_fmt} [прошло {elapsed}, ещё {remaining}]",
-                    file=_Stream(self.stderr),
-                    mininterval=0.5,
-                    leave=False,
-                )
-            bar.update(done - bar.n)
-
+        advance = LineProgress(
+            self.stderr,
+            show=not options.get("no_progress") and options.get("verbosity", 1) > 0,
+            from_lines=PROGRESS_FROM_LINES,
+        )
         try:
             report = readings_import(
                 operator=member,
@@ -98,8 +85,7 @@ class Command(BaseCommand):
         except ImportFileInvalid as exc:
             self._fail(f"{path.name}: {exc.text}")
         finally:
-            if bar is not None:
-                bar.close()
+            advance.close()
         self._print(report, name=path.name, mode=mode)
         if report.errors:
             raise SystemExit(1)
