@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "abonent.ledger",
     "abonent.billing",
     "abonent.payments",
+    "abonent.documents",
     "abonent.web",
     "abonent.backoffice",
     "abonent.cli",
