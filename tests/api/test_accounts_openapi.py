@@ -34,7 +34,8 @@ def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
         (method, path): operation
         for path, methods in spec["paths"].items()
         for method, operation in methods.items()
-        if path.startswith("/api/v1/accounts") and not {"readings", "money", "payments"} & set(operation["tags"])
+        if path.startswith("/api/v1/accounts")
+        and not {"readings", "money", "payments", "bills"} & set(operation["tags"])
     }
 
 

@@ -50,6 +50,11 @@ class TestSupplierCreate:
             ("time_zone", "Europe/Mordor", "Неизвестный часовой пояс «Europe/Mordor»: укажите его как Europe/Moscow"),
             ("email", "info@", "Введите правильный адрес электронной почты."),
             ("hotline_phone", "звоните", "Телефон: цифры, пробелы, +, скобки и дефисы"),
+            (
+                "bank_name",
+                "Филиал «Центральный» Банка ВТБ (публичное акционерное общество)",
+                "Для QR-кода на квитанции (ГОСТ Р 56042) название банка — не длиннее 45 символов",
+            ),
         ],
     )
     def test_bad_requisite_is_named_and_nothing_is_written(self, field: str, value: str, message: str) -> None:

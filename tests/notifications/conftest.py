@@ -271,3 +271,13 @@ def smsru(settings: Settings) -> Iterator[FakeSmsRu]:
         yield fake
     finally:
         fake.stop()
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(settings: Settings, tmp_path: Any) -> Any:
+    """The default storage in a directory of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"

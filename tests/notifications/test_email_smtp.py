@@ -8,6 +8,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from pytest_django.fixtures import Settings
 
 from abonent.core import clock
@@ -76,6 +78,41 @@ def test_an_email_goes_out_over_smtp(smtp_server: SmtpServer, django_capture_on_
         "last_error": "",
     }
     assert OutboxMessage.objects.count() == 0
+
+
+def test_a_pdf_attached_arrives_over_smtp_with_its_name_and_bytes(
+    smtp_server: SmtpServer, media: Any, django_capture_on_commit_callbacks: Capture
+) -> None:
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+    stored = default_storage.save("bills/1/2026-10/770000000001-0123456789abcdef.pdf", ContentFile(pdf))
+    body = "Здравствуйте!\n\nКвитанция за октябрь 2026 по лицевому счёту 770000000001 — во вложении."
+
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = email_send(
+            to="maria@example.org",
+            subject="Квитанция за газ за октябрь 2026",
+            body=body,
+            kind="bill",
+            attachment=stored,
+            attachment_name="kvitanciya-770000000001-2026-10.pdf",
+        )
+    delivery.refresh_from_db()
+
+    [message] = smtp_server.messages
+    assert message.get_content_type() == "multipart/mixed"
+    text, attached = message.iter_parts()
+    assert (text.get_content_type(), text.get_content()) == ("text/plain", body)
+    assert (attached.get_content_type(), attached.get_content_disposition(), attached.get_filename()) == (
+        "application/pdf",
+        "attachment",
+        "kvitanciya-770000000001-2026-10.pdf",
+    )
+    assert attached.get_content() == pdf
+    assert (delivery.status, delivery.provider, delivery.provider_message_id) == (
+        DeliveryStatus.SENT,
+        Provider.SMTP,
+        message["Message-ID"],
+    )
 
 
 def test_a_recipient_refused_with_550_fails_at_once_and_is_not_retried(

@@ -18,6 +18,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.customers import services as customers
+from abonent.documents import services as documents
 from abonent.identity import codes as identity_codes
 from abonent.identity import contacts as identity_contacts
 from abonent.identity import external as identity_external
@@ -87,6 +88,11 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     payments.PaymentMismatch: 502,  # the gateway answered with another payment's data
     payments.NotificationMalformed: 400,
     payments.NotificationForbidden: 403,
+    # documents
+    documents.BillNotAvailable: 404,
+    documents.NoEmailForBill: 422,  # no confirmed e-mail to send the bill to
+    documents.BillRunInProgress: 409,
+    documents.BillRunNotRunning: 409,
     DomainError: 409,
 }
 

@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
-from abonent.api import accounts, errors, esia, identity, money, payments, readings
+from abonent.api import accounts, bills, errors, esia, identity, money, payments, readings
 from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
@@ -54,6 +54,7 @@ api.add_router("/accounts", accounts.router)
 api.add_router("/accounts", readings.router)
 api.add_router("/accounts", money.router)
 api.add_router("/accounts", payments.account_router)
+api.add_router("/accounts", bills.router)
 api.add_router("/payments", payments.router)
 
 

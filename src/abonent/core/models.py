@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.core import requisites
 
+QR_BANK_NAME_MAX = 45  # ГОСТ Р 56042-2014: BankName
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -77,6 +79,12 @@ class Supplier(models.Model):
                 errors["settlement_account"] = error
             if error := requisites.check_correspondent_account(self.correspondent_account, self.bic):
                 errors["correspondent_account"] = error
+        if len(self.bank_name or "") > QR_BANK_NAME_MAX:
+            errors["bank_name"] = str(
+                _("Для QR-кода на квитанции (ГОСТ Р 56042) название банка — не длиннее {limit} символов").format(
+                    limit=QR_BANK_NAME_MAX
+                )
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,13 +38,14 @@ from abonent.core.money import format_number, format_rubles, to_kopecks
 from abonent.core.periods import Period
 from abonent.core.selectors import bill_delivery_date, payment_due_date, supplier_terms_on
 from abonent.customers.models import PersonalAccount
-from abonent.documents.qr import TECH_CODE_UTILITIES, qr_payload_build
+from abonent.documents.qr import FIELDS, TECH_CODE_UTILITIES, qr_payload_build
 from abonent.ledger.enums import EntryKind, Service
 from abonent.ledger.models import LedgerEntry
 from abonent.metering.models import Meter
 
 ZERO = Decimal("0.00")
 LAYOUT_VERSION = 1  # raise when the template changes what a bill looks like: every stored bill is then redrawn
+QR_NAME_MAX = FIELDS["Name"][1] or 160
 CREDIT_KINDS = (EntryKind.PAYMENT, EntryKind.REFUND)
 
 
@@ -53,6 +55,15 @@ def _rub(value: Decimal) -> str:
 
 def _day(value: dt.date | None) -> str:
     return f"{value:%d.%m.%Y}" if value else ""
+
+
+_LONG_WORD = re.compile(r"\S{25,}")
+
+
+def _breakable(text: str) -> str:
+    """``text`` with a zero-width space every 20 characters of a very long word, so the
+    line can break there rather than run over the next column."""
+    return _LONG_WORD.sub(lambda m: "\u200b".join(m[0][i : i + 20] for i in range(0, len(m[0]), 20)), text)
 
 
 @dataclass(frozen=True)
@@ -326,14 +337,18 @@ class BillBook:
             for kind in self._norm_kinds(account)
             if kind in self.norms
         ]  # fmt: skip
+        raw_by_meter = {m.get("meter"): m.get("raw") for m in details.get("meters", [])}
         meter_rows = []
         for meter in meters:
             mv = volumes.get(meter.pk)
             current = mv.reading.value if mv is not None and mv.reading is not None else None
+            raw = raw_by_meter.get(meter.pk)
+            # the reading the volume was counted from: this period's reading less what it counted
+            previous = current - Decimal(raw) if current is not None and raw is not None else None
             meter_rows.append(
                 {
                     "name": f"{meter.model} № {meter.serial}",
-                    "previous": format_number(mv.basis_value) if mv is not None and mv.basis_value is not None else "",
+                    "previous": format_number(previous) if previous is not None else "",
                     "current": format_number(current) if current is not None else "не передано",
                     "volume": format_number(mv.volume) if mv is not None else "",
                     "method": self.method_labels.get(mv.method, "") if mv is not None else "",
@@ -358,8 +373,8 @@ class BillBook:
             "window": f"с {self.window[0]} по {self.window[1]} число",
             "payee": self.payee,
             "payer": {
-                "name": account.holder_name,
-                "address": account.address,
+                "name": _breakable(account.holder_name),
+                "address": _breakable(account.address),
                 "number": account.number,
                 "residents": str(account.residents),
                 "area": format_number(account.heated_area) if account.uses_heating else "",
@@ -386,7 +401,7 @@ class BillBook:
         }
         payload = qr_payload_build(
             [
-                ("Name", self.payee["name"]),
+                ("Name", self.payee["name"] if len(self.payee["name"]) <= QR_NAME_MAX else self.payee["short_name"]),
                 ("PersonalAcc", self.payee["account"]),
                 ("BankName", self.payee["bank"]),
                 ("BIC", self.payee["bic"]),

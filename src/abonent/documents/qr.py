@@ -229,19 +229,35 @@ def qr_payload_parse(payload: str | bytes, *, strict: bool = True) -> PaymentOrd
     return PaymentOrder(fields=fields, separator=separator, encoding=ENCODINGS[code])
 
 
+_SCALE = 4  # pixels a module
+_ROW_BITS = str.maketrans({"\x00": "0" * _SCALE, "\xff": "1" * _SCALE})  # dark → black bits, light → white
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def qr_png(payload: str) -> bytes:
-    """The QR code of ``payload`` as a PNG, four pixels a module (so a viewer that smooths images
-    when it scales them still shows sharp modules): error correction M (a printed bill gets creased and smudged), the
-    text as UTF-8 bytes in byte mode with no ECI marker, as the header ``ST00012`` announces
-    and bank apps read it, and the quiet zone of four modules."""
+    """The QR code of ``payload`` as a black-and-white PNG, four pixels a module (so a viewer
+    that smooths images when it scales them still shows sharp modules): error correction M
+    (a printed bill gets creased and smudged), the text as UTF-8 bytes in byte mode with no
+    ECI marker, as the header ``ST00012`` announces and bank apps read it, and the quiet zone
+    of four modules."""
     code = zxingcpp.create_barcode(payload.encode(), zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    image = code.to_image(scale=4, add_quiet_zones=True)
+    image = code.to_image(scale=1, add_quiet_zones=True)
     size = image.shape[1]
-    pixels = bytes(memoryview(image))  # type: ignore[arg-type]  # the image has the buffer protocol
-    rows = b"".join(b"\x00" + pixels[y * size : (y + 1) * size] for y in range(size))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    pixels = bytes(memoryview(image)).decode("latin-1")  # type: ignore[arg-type]  # a module a byte: 0 dark, 255 light
+    width = size * _SCALE
+    row_bytes = (width + 7) // 8
+    padding = row_bytes * 8 - width
+    rows = []
+    for y in range(size):
+        bits = int(pixels[y * size : (y + 1) * size].translate(_ROW_BITS), 2) << padding
+        rows.append((b"\x00" + bits.to_bytes(row_bytes, "big")) * _SCALE)  # filter byte 0, the row four times
+    header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + _png_chunk(b"IEND", b"")
+    )

@@ -30,6 +30,7 @@ from abonent.billing.enums import RunStatus
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.models import Supplier
+from abonent.core.money import format_rubles
 from abonent.core.periods import Period
 from abonent.core.selectors import TermsNotSet
 from abonent.customers.models import PersonalAccount
@@ -172,19 +173,19 @@ def bill_email(
             body=str(
                 _(
                     "Здравствуйте!\n\nКвитанция за {period} по лицевому счёту {number} — во вложении.\n"
-                    "К оплате: {amount} ₽ до {due}.\n\n{supplier}, горячая линия {phone}"
+                    "К оплате: {amount} до {due}.\n\n{supplier}, горячая линия {phone}"
                 )
             ).format(
                 period=period.label(),
                 number=account.number,
-                amount=bill_file.bill.amount_due,
+                amount=format_rubles(bill_file.bill.amount_due),
                 due=f"{bill_file.bill.due_on:%d.%m.%Y}",
                 supplier=supplier.short_name,
                 phone=supplier.hotline_phone,
             ),
             kind="bill",
             now=now,
-            attachment=bill_file.bill.file,  # type: ignore[call-arg]
+            attachment=bill_file.bill.file,
             attachment_name=bill_file.filename,
         )
         audit_record(

@@ -17,6 +17,9 @@ class OutboxMessage(models.Model):
     recipient = models.CharField(_("получатель"), max_length=320)
     subject = models.CharField(_("тема"), max_length=300, blank=True)
     body = models.TextField(_("текст"))
+    attachment_name = models.CharField(
+        _("вложение"), max_length=300, blank=True, help_text=_("имена приложенных файлов; сами файлы не хранятся")
+    )
     created_at = models.DateTimeField(_("создано"), db_index=True)
 
     class Meta:
@@ -40,6 +43,10 @@ class Delivery(models.Model):
 
     While an attempt is in flight the row stays open with ``attempts`` already counted and
     ``next_attempt_at`` pushed forward by a lease, so no other worker picks it up.
+
+    An e-mail may carry one file: ``attachment`` is its name in the default storage (read
+    when the message is sent, never copied here), ``attachment_name`` the name the recipient
+    sees. A file gone by the time of sending fails the delivery.
     """
 
     channel = models.CharField(
@@ -50,6 +57,8 @@ class Delivery(models.Model):
     subject = models.CharField(_("тема"), max_length=300, blank=True)
     body = models.TextField(_("текст"), blank=True)
     body_purged = models.BooleanField(_("текст удалён"), default=False)
+    attachment = models.CharField(_("вложение (файл в хранилище)"), max_length=300, blank=True)
+    attachment_name = models.CharField(_("имя вложения для получателя"), max_length=200, blank=True)
     status = models.CharField(
         _("состояние"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -96,6 +105,13 @@ class Delivery(models.Model):
             models.CheckConstraint(condition=Q(body_purged=False) | Q(body=""), name="delivery_purged_body_is_blank"),
             models.CheckConstraint(
                 condition=Q(status__in=OPEN_STATUSES) | Q(body_purged=True), name="delivery_closed_is_purged"
+            ),
+            models.CheckConstraint(
+                condition=Q(attachment="") | Q(channel=Channel.EMAIL), name="delivery_attachment_only_email"
+            ),
+            models.CheckConstraint(
+                condition=Q(attachment="", attachment_name="") | (~Q(attachment="") & ~Q(attachment_name="")),
+                name="delivery_attachment_has_name",
             ),
         ]
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
@@ -31,7 +33,7 @@ from abonent.core.errors import ValidationFailed
 from abonent.core.jobs import job_enqueue
 from abonent.notifications.enums import Channel, DeliveryStatus
 from abonent.notifications.models import OPEN_STATUSES, Delivery
-from abonent.notifications.providers.base import PermanentFailure, Sender, TemporaryFailure
+from abonent.notifications.providers.base import Attachment, PermanentFailure, Sender, TemporaryFailure
 from abonent.notifications.providers.email import DjangoEmailSender
 from abonent.notifications.providers.outbox import OutboxSmsSender
 from abonent.notifications.providers.smsru import SmsRuSender
@@ -47,8 +49,12 @@ FIRST_RETRY_DELAY = dt.timedelta(minutes=1)
 CLAIM_LEASE = dt.timedelta(minutes=15)
 #: Deliveries one sweep attempts at most; the rest wait for the next sweep.
 SWEEP_LIMIT = 50
+#: The lengths of ``Delivery.attachment`` and ``Delivery.attachment_name``.
+ATTACHMENT_PATH_LIMIT = 300
+ATTACHMENT_NAME_LIMIT = 200
 _ERROR_LIMIT = 1000
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_BAD_FILE_NAME = re.compile(r"[/\\\x00-\x1f]")
 
 
 @dataclass
@@ -79,14 +85,26 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 @transaction.atomic
 def message_send(
-    *, channel: str, recipient: str, body: str, now: dt.datetime, subject: str = "", kind: str = "message"
+    *,
+    channel: str,
+    recipient: str,
+    body: str,
+    now: dt.datetime,
+    subject: str = "",
+    kind: str = "message",
+    attachment: str | None = None,
+    attachment_name: str = "",
 ) -> Delivery:
     """Log a message for ``recipient`` and send it once the current transaction commits
     (nothing is sent if it rolls back). Returns the delivery as created (pending).
 
     ``kind`` is a short code of what the message is (``confirmation_code``, ``bill_ready``).
+    An e-mail may carry one file: ``attachment`` is its name in the default storage (read
+    when the message is sent; the file must stay there until then), ``attachment_name`` the
+    file name the recipient sees.
     Raises ValidationFailed for an unknown channel, an empty recipient or text, a subject
-    that does not fit one line of 300 characters, a malformed kind.
+    that does not fit one line of 300 characters, a malformed kind, an attachment that is
+    not for an e-mail or has no name (or a name without a file).
     """
     errors: dict[str, list[str]] = {}
     recipient = recipient.strip()
@@ -104,6 +122,9 @@ def message_send(
         errors["subject"] = [gettext("Тема — одна строка не длиннее 300 символов")]
     if not _KIND.fullmatch(kind):
         errors["kind"] = [gettext("Вид сообщения — латинские строчные буквы, цифры и _, до 40 символов")]
+    attachment = (attachment or "").strip()
+    attachment_name = attachment_name.strip()
+    errors.update(_attachment_errors(channel, attachment, attachment_name))
     if errors:
         raise ValidationFailed(errors)
     delivery = Delivery.objects.create(
@@ -112,6 +133,8 @@ def message_send(
         recipient=recipient,
         subject=subject,
         body=body,
+        attachment=attachment,
+        attachment_name=attachment_name,
         status=DeliveryStatus.PENDING,
         created_at=now,
         next_attempt_at=now,
@@ -120,17 +143,55 @@ def message_send(
     return delivery
 
 
+def _attachment_errors(channel: str, attachment: str, name: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if attachment and channel != Channel.EMAIL:
+        errors["attachment"] = [gettext("Файл можно приложить только к e-mail")]
+    elif len(attachment) > ATTACHMENT_PATH_LIMIT:
+        errors["attachment"] = [
+            gettext("Имя файла в хранилище длиннее {limit} символов").format(limit=ATTACHMENT_PATH_LIMIT)
+        ]
+    if attachment and not name:
+        errors["attachment_name"] = [gettext("Укажите имя файла, под которым получатель увидит вложение")]
+    elif name and not attachment:
+        errors["attachment_name"] = [gettext("Имя вложения указано, а файл — нет")]
+    elif len(name) > ATTACHMENT_NAME_LIMIT or _BAD_FILE_NAME.search(name):
+        errors["attachment_name"] = [
+            gettext("Имя вложения — до {limit} символов, без / и \\ и переводов строки").format(
+                limit=ATTACHMENT_NAME_LIMIT
+            )
+        ]
+    return errors
+
+
 def sms_send(*, phone: str, text: str, kind: str = "message", now: dt.datetime | None = None) -> Delivery:
     """Send an SMS to ``phone`` (E.164) through the configured provider, after the current
     transaction commits. ``now`` defaults to the clock's. Raises ValidationFailed."""
     return message_send(channel=Channel.SMS, recipient=phone, body=text, kind=kind, now=now or clock.now())
 
 
-def email_send(*, to: str, subject: str, body: str, kind: str = "message", now: dt.datetime | None = None) -> Delivery:
+def email_send(
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str = "message",
+    now: dt.datetime | None = None,
+    attachment: str | None = None,
+    attachment_name: str = "",
+) -> Delivery:
     """Send a plain-text e-mail through the configured backend (SMTP or the outbox), after the
-    current transaction commits. ``now`` defaults to the clock's. Raises ValidationFailed."""
+    current transaction commits, with the file ``attachment`` of the default storage attached
+    as ``attachment_name`` when given. ``now`` defaults to the clock's. Raises ValidationFailed."""
     return message_send(
-        channel=Channel.EMAIL, recipient=to, subject=subject, body=body, kind=kind, now=now or clock.now()
+        channel=Channel.EMAIL,
+        recipient=to,
+        subject=subject,
+        body=body,
+        kind=kind,
+        now=now or clock.now(),
+        attachment=attachment,
+        attachment_name=attachment_name,
     )
 
 
@@ -205,6 +266,22 @@ def _sender(channel: str) -> Sender:
     raise ImproperlyConfigured(f"SMS_PROVIDER={settings.SMS_PROVIDER!r}: expected outbox or smsru")
 
 
+def _attachment_read(delivery: Delivery) -> Attachment | None:
+    """The delivery's file from the default storage. Raises PermanentFailure when it is gone
+    (it will not come back), TemporaryFailure when the storage cannot be read now."""
+    if not delivery.attachment:
+        return None
+    try:
+        with default_storage.open(delivery.attachment, "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise PermanentFailure(f"вложения {delivery.attachment} нет в хранилище файлов") from None
+    except OSError as exc:
+        raise TemporaryFailure(f"вложение {delivery.attachment} не удалось прочитать: {exc}") from None
+    mimetype = mimetypes.guess_type(delivery.attachment_name)[0] or "application/octet-stream"
+    return Attachment(filename=delivery.attachment_name, content=content, mimetype=mimetype)
+
+
 def _attempt(delivery: Delivery, *, now: dt.datetime) -> DeliveryStatus:
     """Send a claimed delivery and record the outcome."""
     provider = ""
@@ -214,7 +291,12 @@ def _attempt(delivery: Delivery, *, now: dt.datetime) -> DeliveryStatus:
     try:
         sender = _sender(delivery.channel)
         provider = sender.name
-        message_id = sender.send(recipient=delivery.recipient, subject=delivery.subject, body=delivery.body)
+        message_id = sender.send(
+            recipient=delivery.recipient,
+            subject=delivery.subject,
+            body=delivery.body,
+            attachment=_attachment_read(delivery),
+        )
     except PermanentFailure as exc:
         error, final = str(exc) or repr(exc), True
     except TemporaryFailure as exc:

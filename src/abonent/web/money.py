@@ -23,6 +23,7 @@ from abonent.core import clock
 from abonent.core.selectors import supplier_local_date
 from abonent.customers.models import AccountLink
 from abonent.web.accounts import link_or_404
+from abonent.web.bills import bill_email_masked
 from abonent.web.charts import consumption_bars
 
 
@@ -43,6 +44,7 @@ def charges(request: HttpRequest, account_id: int) -> HttpResponse:
     link = link_or_404(request, account_id)
     context = _context(link, _today(link))
     context["charges"] = billing.charges_list(account=link.account)
+    context["bill_email"] = bill_email_masked(request)
     return render(request, "web/money/charges.html", context)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import accounts, auth, money, payments, profile, readings, sandbox, views
+from abonent.web import accounts, auth, bills, money, payments, profile, readings, sandbox, views
 
 app_name = "web"
 
@@ -36,6 +36,9 @@ urlpatterns = [
     path("accounts/<int:account_id>/penalties/", money.penalties, name="penalties"),
     path("accounts/<int:account_id>/tariffs/", money.tariffs, name="tariffs"),
     path("accounts/<int:account_id>/consumption/", money.consumption, name="consumption"),
+    # bills (ЕПД): the PDF of a month, the same sent to the confirmed e-mail
+    path("accounts/<int:account_id>/bills/<str:period>.pdf", bills.bill_pdf, name="bill_pdf"),
+    path("accounts/<int:account_id>/bills/<str:period>/email/", bills.bill_email, name="bill_email"),
     # payments: the pay page, a payment's page (where the gateway sends the payer back), the history
     path("payments/", payments.payment_history, name="payments"),
     path("payments/new/", payments.payment_new, name="payment_new"),

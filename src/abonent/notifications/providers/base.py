@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -19,12 +20,22 @@ class PermanentFailure(SendFailed):
     The delivery is marked failed at once."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail: the name the recipient sees, the bytes, their MIME type."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
 class Sender(Protocol):
     #: The provider code recorded in the delivery log (``enums.Provider``).
     name: str
 
-    def send(self, *, recipient: str, subject: str, body: str) -> str:
-        """Hand the message over; return the provider's id of it.
+    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+        """Hand the message over; return the provider's id of it. Only e-mail carries an
+        ``attachment`` (the delivery log lets no other message have one).
 
         Raises TemporaryFailure or PermanentFailure.
         """

@@ -18,7 +18,7 @@ from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 
 from abonent.notifications.enums import Provider
-from abonent.notifications.providers.base import PermanentFailure, TemporaryFailure
+from abonent.notifications.providers.base import Attachment, PermanentFailure, TemporaryFailure
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 OUTBOX_BACKEND = "abonent.notifications.providers.outbox.EmailBackend"
@@ -34,7 +34,7 @@ def _refusal(code: int, what: str, reply: bytes | str) -> TemporaryFailure | Per
 
 
 class DjangoEmailSender:
-    """Sends one plain-text message through ``settings.EMAIL_BACKEND``."""
+    """Sends one plain-text message, with a file attached or not, through ``settings.EMAIL_BACKEND``."""
 
     def __init__(self, *, backend: str | None = None) -> None:
         self.backend = backend or settings.EMAIL_BACKEND
@@ -42,12 +42,14 @@ class DjangoEmailSender:
             self.backend, Provider.BACKEND.value
         )
 
-    def send(self, *, recipient: str, subject: str, body: str) -> str:
+    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
         message_id = make_msgid(domain=DNS_NAME)
         connection = get_connection(self.backend, fail_silently=False)
         message = EmailMessage(
             subject, body, None, [recipient], connection=connection, headers={"Message-ID": message_id}
         )
+        if attachment is not None:
+            message.attach(attachment.filename, attachment.content, attachment.mimetype)
         try:
             sent = message.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -38,7 +38,7 @@ import urllib.request
 from typing import Any
 
 from abonent.notifications.enums import Provider
-from abonent.notifications.providers.base import PermanentFailure, TemporaryFailure
+from abonent.notifications.providers.base import Attachment, PermanentFailure, TemporaryFailure
 
 PERMANENT_CODES = frozenset({202, 203, 205, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 230, 232, 233})
 
@@ -54,7 +54,9 @@ class SmsRuSender:
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, *, recipient: str, subject: str, body: str) -> str:
+    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+        if attachment is not None:
+            raise PermanentFailure("к SMS нельзя приложить файл")
         number = _NON_DIGITS.sub("", recipient)
         if not number:
             raise PermanentFailure(f"в номере {recipient!r} нет цифр")
