@@ -45,13 +45,16 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         "view_registryfile",
         "view_registryline",
         "add_registryfile",  # importing a bank registry, on the back office's import page
+        # bill runs and bills: seen and downloaded, never started
+        "view_billrun",
+        "view_bill",
     }
 
 
 def test_senior_operator_changes_accounts_but_not_suppliers() -> None:
     granted = perms(SENIOR_OPERATOR)
 
-    assert {"change_personalaccount", "add_reading", "change_meter", "add_refund"} <= granted
+    assert {"change_personalaccount", "add_reading", "change_meter", "add_refund", "add_billrun"} <= granted
     assert {"add_payment", "change_payment", "change_refund"}.isdisjoint(granted)  # payments change by services only
     assert "change_supplier" not in granted
     assert {p for p in granted if p.startswith("delete_")} == {"delete_accountlink"}

@@ -11,6 +11,7 @@ class BackofficeConfig(AppConfig):
         from abonent.backoffice import (  # noqa: F401 - registers their admin classes
             admin_accounts,
             admin_billing,
+            admin_documents,
             admin_identity,
             admin_payments,
             admin_readings,

@@ -12,6 +12,7 @@
   registries (files and lines), and asks the gateway about a payment that waits; imports
   a bank's registry of payments (``add_registryfile``, the back office's registry import
   page only, through the payments service);
+  sees bill runs and bills, and downloads a stored bill;
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests; adds and changes tariffs, norms, benefits, key rates,
@@ -20,7 +21,8 @@
   only); posts an operator's correction to an account (``add_ledgerentry``, the back
   office's correction form only: the generic forms never change the ledger); returns
   money of a payment (``add_refund``, the back office's refund page only, through the
-  payments service).
+  payments service); starts a bulk run of a supplier's bills (``add_billrun``, the back
+  office's «Сформировать квитанции» only).
 - Администратор: everything of the domain apps, suppliers and their terms included.
 """
 
@@ -35,7 +37,17 @@ SENIOR_OPERATOR = "Старший оператор"
 ADMINISTRATOR = "Администратор"
 
 _CUSTOMER_MODELS = ["personalaccount", "gasequipment", "contract", "meter", "reading"]
-_DOMAIN_APPS = ["core", "customers", "metering", "notifications", "identity", "ledger", "billing", "payments"]
+_DOMAIN_APPS = [
+    "core",
+    "customers",
+    "metering",
+    "notifications",
+    "identity",
+    "ledger",
+    "billing",
+    "payments",
+    "documents",
+]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
 #: Every operator enters and imports readings, reviews flagged ones and rejects a wrong one.
@@ -60,6 +72,11 @@ _REGISTRIES = [("add", "registryfile")]
 #: A senior operator returns money of a payment.
 _PAYMENTS_CHANGE = [("add", "refund")]
 
+#: What every operator sees of bills: the runs and the bills, each downloaded as it was stored.
+_DOCUMENTS_VIEW = [("view", "billrun"), ("view", "bill")]
+#: A senior operator starts a bulk run of a supplier's bills (the generic forms never add one).
+_DOCUMENTS_RUN = [("add", "billrun")]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
@@ -67,6 +84,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _BILLING_VIEW
     + _PAYMENTS_VIEW
     + _REGISTRIES
+    + _DOCUMENTS_VIEW
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
@@ -75,6 +93,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _PAYMENTS_VIEW
     + _REGISTRIES
     + _PAYMENTS_CHANGE
+    + _DOCUMENTS_VIEW
+    + _DOCUMENTS_RUN
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),
