@@ -270,3 +270,22 @@ def test_a_refusal_of_the_service_is_shown_next_to_the_period(october: October, 
     assert "Квитанции за январь 2004 нет" in not_covered
     assert list(BillRun.objects.values_list("pk", flat=True)) == [running.pk]
     assert Bill.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_fails_says_so_and_is_marked_failed(
+    october: October, supplier: Supplier, settings: Any, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    settings.MEDIA_ROOT = blocked  # the storage cannot write a file
+    senior = staff(SENIOR_OPERATOR, "senior")
+
+    response = senior.post(GENERATE, {"supplier": supplier.pk, "period": "2026-10"})
+
+    (message,) = messages_of(senior, response)
+    assert message.startswith("Квитанции за октябрь 2026 (Газпром межрегионгаз Москва) не сформированы: ")
+    run = BillRun.objects.get()
+    assert (run.status, run.finished_at) == (RunStatus.FAILED, NOW)
+    assert run.error in message
+    assert Bill.objects.count() == 0

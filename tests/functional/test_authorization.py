@@ -24,10 +24,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from abonent.api.urls import api
 from abonent.core.models import Supplier
+from abonent.core.periods import Period
 from abonent.core.services import supplier_create
 from abonent.customers.models import AccountLink, Contract
 from abonent.identity.models import AuthSession, User
 from abonent.identity.services import app_session_start
+from abonent.ledger.services import NewEntry, entries_post
 from abonent.metering.enums import ReadingChannel
 from abonent.metering.models import Reading
 from abonent.payments.services import PartInput, payment_start
@@ -86,8 +88,16 @@ def _account_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[d
     # the stranger has an account of their own
     theirs = account_make(supplier=supplier, number="770000000002")
     AccountLink.objects.create(user=stranger, account=theirs, proof="pin", channel="web", linked_at=NOW)
-    ids = {"account_id": account.pk, "meter_id": meter.pk, "reading_id": reading.pk}
-    return ids, ["770000000001", "Задорожная", "SECRET-77", "4321", "ТО-ТАЙНА-1", "Дача"]
+    # a charge in October, so the owner has a bill for it
+    entries_post(
+        entries=[
+            NewEntry(account.pk, "gas", "charge", Period(2026, 10), Period(2026, 10), Decimal("1234.56"),
+                     dt.date(2026, 10, 31), "test:bill-charge")
+        ],
+        now=NOW,
+    )  # fmt: skip
+    ids = {"account_id": account.pk, "meter_id": meter.pk, "reading_id": reading.pk, "period": "2026-10"}
+    return ids, ["770000000001", "Задорожная", "SECRET-77", "4321", "ТО-ТАЙНА-1", "Дача", "1 234,56"]
 
 
 def _session_objects(owner: User) -> tuple[dict[str, int], list[str]]:
@@ -110,6 +120,7 @@ OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[s
     "account_id": _account_objects,
     "meter_id": _account_objects,
     "reading_id": _account_objects,
+    "period": _account_objects,  # a bill's month, of the account
     "session_id": lambda owner, stranger, supplier: _session_objects(owner),
     "public_id": _payment_objects,
     "payment_id": _payment_objects,

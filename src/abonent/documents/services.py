@@ -107,6 +107,9 @@ def _store(
     return bill, (old if old and old != name else None)
 
 
+_BILL_FIELDS = ["amount_due", "due_on", "fingerprint", "file", "sha256", "size", "rendered_at", "run"]
+
+
 def _remove_later(names: Iterable[str | None]) -> None:
     stale = [name for name in names if name]
 
@@ -286,23 +289,42 @@ def bills_chunk_process(*, chunk_id: int, now: dt.datetime) -> ChunkStats | None
     stats = ChunkStats()
     contents = BillBook(supplier=run.supplier, period=run.period).contents(accounts)
     stats.accounts = len(contents)
-    stored = dict(
-        Bill.objects.filter(account_id__in=list(contents), period=run.period).values_list("account_id", "fingerprint")
-    )
+    stored = {
+        account_id: (fingerprint, name)
+        for account_id, fingerprint, name in Bill.objects.filter(
+            account_id__in=list(contents), period=run.period
+        ).values_list("account_id", "fingerprint", "file")
+    }
     by_id = {a.pk: a for a in accounts}
-    todo = [c for c in contents.values() if stored.get(c.account_id) != c.fingerprint]
+    todo = [c for c in contents.values() if stored.get(c.account_id, ("", ""))[0] != c.fingerprint]
     stats.current = len(contents) - len(todo)
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         pdfs = bills_pdf(batch)
-        with transaction.atomic():
-            olds = []
-            for content, pdf in zip(batch, pdfs, strict=True):
-                _bill, old = _store(by_id[content.account_id], content, pdf, now=now, run_id=run.pk)
-                olds.append(old)
-                stats.drawn += 1
-                stats.bytes += len(pdf)
-            _remove_later(olds)
+        rows = []
+        for content, pdf in zip(batch, pdfs, strict=True):
+            name = default_storage.save(_name(by_id[content.account_id], content), ContentFile(pdf))
+            rows.append(
+                Bill(
+                    account_id=content.account_id,
+                    period=content.period,
+                    amount_due=content.amount_due,
+                    due_on=content.due_on,
+                    fingerprint=content.fingerprint,
+                    file=name,
+                    sha256=hashlib.sha256(pdf).hexdigest(),
+                    size=len(pdf),
+                    rendered_at=now,
+                    run_id=run.pk,
+                )
+            )
+            stats.drawn += 1
+            stats.bytes += len(pdf)
+        with transaction.atomic():  # one statement a batch: new rows, and changed ones in place
+            Bill.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["account", "period"], update_fields=_BILL_FIELDS
+            )
+            _remove_later(stored.get(row.account_id, ("", None))[1] for row in rows)
     with transaction.atomic():
         locked = BillChunk.objects.select_for_update().get(pk=chunk_id)
         if locked.done_at is None:
