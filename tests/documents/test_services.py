@@ -172,7 +172,7 @@ def test_no_bill_for_a_period_without_charges_and_nothing_stored(billed: Billed)
 
 def test_a_bill_by_email_needs_an_address_and_sends_nothing_without_one(billed: Billed) -> None:
     with pytest.raises(NoEmailForBill) as raised:
-        bill_email(account=billed.by_norm, period=OCTOBER, email="", now=NOW, actor_id=None, channel="web")
+        bill_email(account=billed.by_norm, period=OCTOBER, user=user_make(), now=NOW, channel="web")
 
     assert raised.value.errors == {"email": ["Укажите и подтвердите e-mail в профиле — квитанция придёт на него"]}
     assert (Bill.objects.count(), Delivery.objects.count(), stored_files()) == (0, 0, [])

@@ -101,14 +101,7 @@ def bill_email(request: HttpRequest, account_id: AccountId, period: BillPeriod) 
     """
     user, _session = principal(request)
     account = _account(request, account_id)
-    email = user.email if user.email and user.email_confirmed_at else None
-    documents.bill_email(
-        account=account,
-        period=Period.parse(period),
-        email=email,
-        now=clock.now(),
-        actor_id=user.pk,
-        channel=AuthChannel.APP,
+    email = documents.bill_email(
+        account=account, period=Period.parse(period), user=user, now=clock.now(), channel=AuthChannel.APP
     )
-    assert email is not None  # the service refuses to send without one
     return Status(202, {"sent_to": contact_mask(ContactKind.EMAIL, email)})

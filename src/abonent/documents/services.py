@@ -37,6 +37,8 @@ from abonent.customers.models import PersonalAccount
 from abonent.documents.content import BillBook, BillContent
 from abonent.documents.models import Bill, BillChunk, BillRun
 from abonent.documents.render import bill_pdf, bills_pdf
+from abonent.documents.selectors import bill_email_address
+from abonent.identity.models import User
 from abonent.notifications.services import email_send
 
 CHUNK_SIZE = 500  # accounts a chunk (one task, one transaction a batch)
@@ -86,25 +88,34 @@ def _name(account: PersonalAccount, content: BillContent) -> str:
     return f"bills/{account.supplier_id}/{content.period}/{account.number}-{content.fingerprint[:16]}.pdf"
 
 
-def _store(
+def _file_save(
     account: PersonalAccount, content: BillContent, pdf: bytes, *, now: dt.datetime, run_id: int | None
-) -> tuple[Bill, str | None]:
-    """Save the file and the row (the caller's transaction); returns the row and the file
-    it replaced, to remove once the transaction commits."""
+) -> Bill:
+    """Save a drawn bill's file; returns its row, not yet written."""
     name = default_storage.save(_name(account, content), ContentFile(pdf))
-    values = {
-        "amount_due": content.amount_due,
-        "due_on": content.due_on,
-        "fingerprint": content.fingerprint,
-        "file": name,
-        "sha256": hashlib.sha256(pdf).hexdigest(),
-        "size": len(pdf),
-        "rendered_at": now,
-        "run_id": run_id,
-    }
-    old = Bill.objects.filter(account=account, period=content.period).values_list("file", flat=True).first()
-    bill, _created = Bill.objects.update_or_create(account=account, period=content.period, defaults=values)
-    return bill, (old if old and old != name else None)
+    return Bill(
+        account_id=content.account_id,
+        period=content.period,
+        amount_due=content.amount_due,
+        due_on=content.due_on,
+        fingerprint=content.fingerprint,
+        file=name,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+        rendered_at=now,
+        run_id=run_id,
+    )
+
+
+def _rows_write(rows: list[Bill], replaced: Iterable[str | None]) -> None:
+    """Write the rows in one statement (new ones, and changed ones in place), in a
+    transaction; the files they replaced are removed once it commits."""
+    with transaction.atomic():
+        Bill.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["account", "period"], update_fields=_BILL_FIELDS
+        )
+        written = {row.file for row in rows}
+        _remove_later(name for name in replaced if name not in written)
 
 
 _BILL_FIELDS = ["amount_due", "due_on", "fingerprint", "file", "sha256", "size", "rendered_at", "run"]
@@ -145,21 +156,19 @@ def bill_get(*, account: PersonalAccount, period: Period, now: dt.datetime) -> B
             stored.account = account
             return BillFile(stored, pdf)
     pdf = bill_pdf(content)
-    with transaction.atomic():
-        bill, old = _store(account, content, pdf, now=now, run_id=None)
-        _remove_later([old])
+    _rows_write([_file_save(account, content, pdf, now=now, run_id=None)], [stored.file if stored else None])
+    bill = Bill.objects.get(account=account, period=period)
     bill.account = account
     return BillFile(bill, pdf)
 
 
-def bill_email(
-    *, account: PersonalAccount, period: Period, email: str | None, now: dt.datetime, actor_id: int | None, channel: str
-) -> BillFile:
-    """Send the account's bill for ``period`` to ``email`` (the subscriber's confirmed
-    address) as a PDF attachment, after the transaction commits.
+def bill_email(*, account: PersonalAccount, period: Period, user: User, now: dt.datetime, channel: str) -> str:
+    """Send the account's bill for ``period`` to ``user``'s confirmed e-mail as a PDF
+    attachment, after the transaction commits; returns the address.
 
-    Raises NoEmailForBill (no address), BillNotAvailable.
+    Raises NoEmailForBill (no confirmed address), BillNotAvailable.
     """
+    email = bill_email_address(user=user)
     if not email:
         raise NoEmailForBill(
             {"email": [str(_("Укажите и подтвердите e-mail в профиле — квитанция придёт на него"))]},
@@ -192,10 +201,10 @@ def bill_email(
             attachment_name=bill_file.filename,
         )
         audit_record(
-            at=now, actor_id=actor_id, channel=channel, action="bill_email", object_type="bill",
+            at=now, actor_id=user.pk, channel=channel, action="bill_email", object_type="bill",
             object_id=bill_file.bill.pk, after={"period": str(period), "to": email},
         )  # fmt: skip
-    return bill_file
+    return email
 
 
 # --- bulk ----------------------------------------------------------------------------------
@@ -303,28 +312,10 @@ def bills_chunk_process(*, chunk_id: int, now: dt.datetime) -> ChunkStats | None
         pdfs = bills_pdf(batch)
         rows = []
         for content, pdf in zip(batch, pdfs, strict=True):
-            name = default_storage.save(_name(by_id[content.account_id], content), ContentFile(pdf))
-            rows.append(
-                Bill(
-                    account_id=content.account_id,
-                    period=content.period,
-                    amount_due=content.amount_due,
-                    due_on=content.due_on,
-                    fingerprint=content.fingerprint,
-                    file=name,
-                    sha256=hashlib.sha256(pdf).hexdigest(),
-                    size=len(pdf),
-                    rendered_at=now,
-                    run_id=run.pk,
-                )
-            )
+            rows.append(_file_save(by_id[content.account_id], content, pdf, now=now, run_id=run.pk))
             stats.drawn += 1
             stats.bytes += len(pdf)
-        with transaction.atomic():  # one statement a batch: new rows, and changed ones in place
-            Bill.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["account", "period"], update_fields=_BILL_FIELDS
-            )
-            _remove_later(stored.get(row.account_id, ("", None))[1] for row in rows)
+        _rows_write(rows, (stored.get(row.account_id, ("", None))[1] for row in rows))
     with transaction.atomic():
         locked = BillChunk.objects.select_for_update().get(pk=chunk_id)
         if locked.done_at is None:

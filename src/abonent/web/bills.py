@@ -24,6 +24,7 @@ from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.periods import Period, PeriodFormatError
 from abonent.customers.models import AccountLink
 from abonent.documents import services as documents
+from abonent.documents.selectors import bill_email_address
 from abonent.identity.contacts import contact_mask
 from abonent.identity.enums import AuthChannel, ContactKind
 from abonent.identity.models import User
@@ -38,15 +39,10 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def bill_email_to(request: HttpRequest) -> str | None:
-    """The address the user's bills are sent to: their e-mail once it is confirmed, else None."""
-    user = _user(request)
-    return user.email if user.email and user.email_confirmed_at else None
-
-
 def bill_email_masked(request: HttpRequest) -> str | None:
-    """That address as the page shows it (ma***@example.org), or None."""
-    email = bill_email_to(request)
+    """The address the user's bills are sent to as the page shows it (ma***@example.org),
+    or None when they have no confirmed e-mail."""
+    email = bill_email_address(user=_user(request))
     return contact_mask(ContactKind.EMAIL, email) if email else None
 
 
@@ -105,16 +101,13 @@ def bill_email(request: HttpRequest, account_id: int, period: str) -> HttpRespon
     month = _period(period)
     if month is None:
         return _bad_period(request, link)
-    user = _user(request)
-    email = bill_email_to(request)
     try:
-        documents.bill_email(
-            account=link.account, period=month, email=email, now=clock.now(), actor_id=user.pk, channel=AuthChannel.WEB
+        email = documents.bill_email(
+            account=link.account, period=month, user=_user(request), now=clock.now(), channel=AuthChannel.WEB
         )
     except DomainError as exc:
         messages.error(request, _error_text(exc))
     else:
-        assert email is not None  # the service refuses to send without one
         messages.success(
             request,
             _("Квитанция за %(period)s отправлена на %(email)s.")
