@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "abonent.billing",
     "abonent.payments",
     "abonent.documents",
+    "abonent.appeals",
     "abonent.web",
     "abonent.backoffice",
     "abonent.cli",

@@ -186,6 +186,7 @@ class DeletionRequest(models.Model):
     status = models.CharField(_("состояние"), max_length=12, choices=DeletionStatus.choices, default=DeletionStatus.NEW)
     reason = models.TextField(_("причина (со слов абонента)"), blank=True)
     outcome = models.TextField(_("результат"), blank=True)
+    taken_at = models.DateTimeField(_("взята в работу"), null=True, blank=True)
     processed_at = models.DateTimeField(_("обработана"), null=True, blank=True)
     processed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 

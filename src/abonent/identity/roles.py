@@ -13,6 +13,10 @@
   a bank's registry of payments (``add_registryfile``, the back office's registry import
   page only, through the payments service);
   sees bill runs and bills, and downloads a stored bill;
+  works the queue of appeals, connection applications and guests' messages: takes a case,
+  asks, answers, moves an application through its stages, with the answer templates
+  (``change_appeal``, the back office's case page only, through the appeals service), and
+  opens their files; sees the terms of each topic;
   cannot change suppliers or their terms.
 - Старший оператор: as the operator, and changes accounts, meters, readings, contracts,
   and decides on deletion requests; adds and changes tariffs, norms, benefits, key rates,
@@ -22,7 +26,8 @@
   office's correction form only: the generic forms never change the ledger); returns
   money of a payment (``add_refund``, the back office's refund page only, through the
   payments service); starts a bulk run of a supplier's bills (``add_billrun``, the back
-  office's «Сформировать квитанции» only).
+  office's «Сформировать квитанции» only); keeps the answer templates; takes a deletion
+  request into work.
 - Администратор: everything of the domain apps, suppliers and their terms included.
 """
 
@@ -47,6 +52,7 @@ _DOMAIN_APPS = [
     "billing",
     "payments",
     "documents",
+    "appeals",
 ]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
@@ -77,6 +83,19 @@ _DOCUMENTS_VIEW = [("view", "billrun"), ("view", "bill")]
 #: A senior operator starts a bulk run of a supplier's bills (the generic forms never add one).
 _DOCUMENTS_RUN = [("add", "billrun")]
 
+#: Every operator works the queue of appeals, applications and guests' messages (through the
+#: back office's case page only: the generic forms never change a case) and sees the terms.
+_APPEALS_WORK = [
+    ("view", "appeal"),
+    ("change", "appeal"),
+    ("view", "attachment"),
+    ("view", "event"),
+    ("view", "answertemplate"),
+    ("view", "deadlinerule"),
+]
+#: A senior operator keeps the answer templates.
+_APPEALS_TEMPLATES = [("add", "answertemplate"), ("change", "answertemplate"), ("delete", "answertemplate")]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
@@ -85,6 +104,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _PAYMENTS_VIEW
     + _REGISTRIES
     + _DOCUMENTS_VIEW
+    + _APPEALS_WORK
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
@@ -95,6 +115,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _PAYMENTS_CHANGE
     + _DOCUMENTS_VIEW
     + _DOCUMENTS_RUN
+    + _APPEALS_WORK
+    + _APPEALS_TEMPLATES
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),

@@ -53,3 +53,8 @@ def deletion_request_open_get(*, user: User) -> DeletionRequest | None:
     return DeletionRequest.objects.filter(
         user=user, status__in=[DeletionStatus.NEW, DeletionStatus.IN_PROGRESS]
     ).first()
+
+
+def deletion_requests_list(*, user: User) -> list[DeletionRequest]:
+    """The user's deletion requests, the newest first, decided ones included."""
+    return list(DeletionRequest.objects.filter(user=user).order_by("-requested_at", "-pk"))

@@ -118,6 +118,11 @@ class DeletionAlreadyRequested(DomainError):
     message = _("Заявка на удаление профиля уже подана и рассматривается")
 
 
+class DeletionRequestTaken(DomainError):
+    code = "deletion_request_taken"
+    message = _("Заявка уже в работе")
+
+
 class DeletionRequestClosed(DomainError):
     code = "deletion_request_closed"
     message = _("Заявка уже обработана")
@@ -796,9 +801,36 @@ def _deletion_open_get(request_id: int) -> DeletionRequest:
     return request
 
 
+@transaction.atomic
+def deletion_request_take(*, request_id: int, operator: User, now: dt.datetime) -> DeletionRequest:
+    """An operator starts on a new request; the subscriber sees it «в работе».
+
+    Raises DeletionRequestClosed (it is decided already), DeletionRequestTaken.
+    """
+    request = _deletion_open_get(request_id)
+    if request.status != DeletionStatus.NEW:
+        raise DeletionRequestTaken()
+    request.status = DeletionStatus.IN_PROGRESS
+    request.taken_at = now
+    request.processed_by = operator
+    request.save(update_fields=["status", "taken_at", "processed_by"])
+    audit_record(
+        at=now,
+        actor_id=operator.pk,
+        channel="operator",
+        action="deletion.in_progress",
+        object_type="deletion_request",
+        object_id=request.pk,
+        before={"status": DeletionStatus.NEW},
+        after={"status": DeletionStatus.IN_PROGRESS},
+    )
+    return request
+
+
 def _deletion_close(
     request: DeletionRequest, *, status: DeletionStatus, outcome: str, operator: User, now: dt.datetime, text: str
 ) -> DeletionRequest:
+    old = request.status
     request.status = status
     request.outcome = outcome
     request.processed_at = now
@@ -811,6 +843,8 @@ def _deletion_close(
         action=f"deletion.{status}",
         object_type="deletion_request",
         object_id=request.pk,
+        before={"status": old},
+        after={"status": status},
     )
     _deletion_outcome_send(request, text + request.outcome)
     return request
