@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AppealKind(models.TextChoices):
@@ -52,7 +53,7 @@ class Status(models.TextChoices):
     WORKS = "works", _("выполняются работы")
     GAS_STARTED = "gas_started", _("газ пущен")
     REFUSED = "refused", _("отказано")
-    WITHDRAWN = "withdrawn", _("отозвано")
+    WITHDRAWN = "withdrawn", pgettext_lazy("appeal status", "отозвано")
 
 
 #: Statuses in which nothing more happens.

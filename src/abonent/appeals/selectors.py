@@ -105,11 +105,14 @@ def connection_stages(*, appeal: Appeal, events: list[Event] | None = None) -> l
     reached.setdefault(Status.NEW, appeal.created_at)
     current = appeal.status_before_waiting if appeal.status == Status.WAITING else appeal.status
     order = list(CONNECTION_STAGES)
-    position = order.index(Status(current)) if current in order else -1
+    ended = current not in order  # refused or withdrawn: the stages it reached are done, no more
+    position = (
+        max(index for index, status in enumerate(order) if status in reached) if ended else order.index(Status(current))
+    )
     stages = []
     for index, status in enumerate(order):
         label = str(_("заявка подана")) if status == Status.NEW else str(status.label)
-        if index < position or (index == position and status == Status.GAS_STARTED):
+        if index < position or (index == position and (ended or status == Status.GAS_STARTED)):
             state = "done"
         elif index == position:
             state = "current"

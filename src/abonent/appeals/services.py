@@ -108,6 +108,7 @@ class _Checked:
     upload: NewFile
     kind: FileType
     name: str
+    size: int
 
 
 @dataclass
@@ -161,12 +162,16 @@ def _files_check(files: Sequence[NewFile], errors: _Errors, *, already: int = 0)
         if upload.document_kind not in DocumentKind.values:
             errors.add("files", gettext("Файл «{name}»: неизвестный вид документа").format(name=shown))
             continue
-        if upload.size > policy.FILE_SIZE_LIMIT:
+        # The size an interface states is not trusted alone: the stream's own length counts.
+        upload.content.seek(0, 2)
+        real = upload.content.tell()
+        upload.content.seek(0)
+        if max(upload.size, real) > policy.FILE_SIZE_LIMIT:
             errors.add(
                 "files", gettext("Файл «{name}» больше {limit} МБ: уменьшите его").format(name=shown, limit=limit_mb)
             )
             continue
-        if upload.size == 0:
+        if real == 0:
             errors.add("files", gettext("Файл «{name}» пустой").format(name=shown))
             continue
         try:
@@ -174,7 +179,7 @@ def _files_check(files: Sequence[NewFile], errors: _Errors, *, already: int = 0)
         except FileRejected as exc:
             errors.add("files", gettext("Файл «{name}»: {reason}").format(name=shown, reason=exc.message))
             continue
-        checked.append(_Checked(upload, kind, filename_clean(upload.name, kind=kind)))
+        checked.append(_Checked(upload, kind, filename_clean(upload.name, kind=kind), real))
     return checked
 
 
@@ -220,7 +225,7 @@ def _files_store(
                 file=name,
                 name=item.name,
                 mime=item.kind.mime,
-                size=item.upload.size,
+                size=item.size,
                 sha256=digest.hexdigest(),
                 role=role,
                 uploaded_by=user,
@@ -470,20 +475,20 @@ def connection_apply(
     elif len(address) > 300:
         errors.add("object_address", gettext("Адрес длиннее 300 знаков"))
     cadastral = {}
-    for key, what in (("land_cadastral_number", "участка"), ("house_cadastral_number", "дома")):
+    for key, message in (
+        ("land_cadastral_number", _("Кадастровый номер участка записывается так: 50:21:0110501:123")),
+        ("house_cadastral_number", _("Кадастровый номер дома записывается так: 50:21:0110501:123")),
+    ):
         value = (getattr(request, key) or "").strip().replace(" ", "")
         if not _CADASTRAL.match(value):
-            errors.add(
-                key,
-                gettext("Кадастровый номер {what} записывается так: 50:21:0110501:123").format(what=what),
-            )
+            errors.add(key, str(message))
         cadastral[key] = value
     hourly = Decimal(0)
     try:
         hourly = Decimal(str(request.max_hourly_m3).strip().replace(",", "."))
         if not hourly.is_finite() or hourly <= 0 or hourly > policy.HOURLY_LIMIT_M3:
             raise InvalidOperation
-        if hourly.as_tuple().exponent < -3:  # type: ignore[operator]
+        if hourly != hourly.quantize(Decimal("0.001")):  # m³/h to litres, no finer
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         errors.add(
@@ -610,7 +615,9 @@ def feedback_send(
 
 
 def _locked(appeal_id: int, *, user: User | None = None) -> Appeal:
-    appeals = Appeal.objects.select_for_update().select_related("supplier", "user")
+    # Only the case is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join to the applicant (a guest's message has none).
+    appeals = Appeal.objects.select_for_update(of=("self",)).select_related("supplier", "user")
     if user is not None:
         appeals = appeals.filter(user=user)
     appeal = appeals.filter(pk=appeal_id).first()
@@ -671,21 +678,23 @@ def _move(
     if new != old or action in (Action.TAKE, Action.RATE):
         _event(appeal, actor=actor, role=role, action=action, channel=channel, old=old, now=now)
     if role == Role.OPERATOR and (new != old or message is not None):
-        _applicant_notify(appeal, message=message, changed=new != old)
+        _applicant_notify(appeal, action=action, message=message, changed=new != old, now=now)
     return message
 
 
-def _applicant_notify(appeal: Appeal, *, message: Message | None, changed: bool) -> None:
-    """Tell the applicant of a new status or a reply, the way they chose (sent on commit)."""
+def _applicant_notify(appeal: Appeal, *, action: str, message: Message | None, changed: bool, now: dt.datetime) -> None:
+    """Tell the applicant of a new status or a reply, the way they chose (sent on commit).
+    A guest hears only the answer itself (not that a message was taken or closed as spam)."""
     what = Status(appeal.status).label if changed else "новое сообщение"
     if appeal.kind == AppealKind.FEEDBACK:
-        if message is None or not message.text:
+        if action != Action.ANSWER or message is None or not message.text:
             return
-        subject = f"Ответ на ваше сообщение от {appeal.created_at:%d.%m.%Y}"
+        sent_on = supplier_local_date(supplier=appeal.supplier, now=appeal.created_at)
+        subject = f"Ответ на ваше сообщение от {sent_on:%d.%m.%Y}"
         if appeal.notify_channel == NotifyChannel.EMAIL:
-            email_send(to=appeal.guest_contact, subject=subject, body=message.text, kind="appeal_update")
+            email_send(to=appeal.guest_contact, subject=subject, body=message.text, kind="appeal_update", now=now)
         else:
-            sms_send(phone=appeal.guest_contact, text=message.text[:600], kind="appeal_update")
+            sms_send(phone=appeal.guest_contact, text=message.text[:600], kind="appeal_update", now=now)
         return
     user = appeal.user
     if user is None or not user.is_active:
@@ -697,9 +706,9 @@ def _applicant_notify(appeal: Appeal, *, message: Message | None, changed: bool)
         if message is not None and message.text:
             body += "\n\n" + message.text
         body += "\n\nВся переписка — в личном кабинете, раздел «Обращения»."
-        email_send(to=user.email, subject=headline, body=body, kind="appeal_update")
+        email_send(to=user.email, subject=headline, body=body, kind="appeal_update", now=now)
     elif appeal.notify_channel == NotifyChannel.SMS and user.phone and user.phone_confirmed_at:
-        sms_send(phone=user.phone, text=f"{headline}. Подробности в личном кабинете.", kind="appeal_update")
+        sms_send(phone=user.phone, text=f"{headline}. Подробности в личном кабинете.", kind="appeal_update", now=now)
 
 
 def appeal_operator_act(
