@@ -11,6 +11,7 @@ object id (``NOT_OBJECT_IDS``).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from abonent.api.urls import api
+from abonent.appeals.services import NewFile, appeal_create
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.services import supplier_create
@@ -35,6 +37,7 @@ from abonent.metering.models import Reading
 from abonent.payments.services import PartInput, payment_start
 from tests.conftest import SUPPLIER_MOSCOW
 from tests.factories import account_make, meter_make
+from tests.web.appeals_data import png
 from tests.web.identity import user_make
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
@@ -114,8 +117,23 @@ def _payment_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[d
     return {"public_id": str(payment.public_id), "payment_id": str(payment.public_id)}, ["770000000077", "4 321,77"]
 
 
+def _appeal_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[dict[str, Any], list[str]]:
+    scan = png()
+    appeal = appeal_create(
+        user=owner,
+        category="other",
+        text="Тайное обращение владелицы",
+        account_id=None,
+        supplier_id=supplier.pk,
+        files=[NewFile("тайный-скан.png", io.BytesIO(scan), len(scan))],
+        channel="web",
+        now=NOW,
+    )
+    return {"appeal_id": appeal.pk, "attachment_id": appeal.attachments.get().pk}, ["Тайное обращение", "тайный-скан"]
+
+
 # How to make the owner's object for each id parameter. An id the project does not have
-# yet (payment, bill, appeal, attachment, device) gets its maker with its feature.
+# yet (a device, say) gets its maker with its feature.
 OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[str]]]] = {
     "account_id": _account_objects,
     "meter_id": _account_objects,
@@ -124,6 +142,8 @@ OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[s
     "session_id": lambda owner, stranger, supplier: _session_objects(owner),
     "public_id": _payment_objects,
     "payment_id": _payment_objects,
+    "appeal_id": _appeal_objects,
+    "attachment_id": _appeal_objects,  # a file of the appeal
 }
 
 
@@ -132,6 +152,12 @@ def _clock_at_now(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tokens and objects are made at NOW; the interfaces read the clock: held at NOW,
     or the tokens expire 15 minutes after NOW on the real clock."""
     monkeypatch.setattr("abonent.core.clock.now", lambda: NOW)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    """The appeal's file is stored in a directory of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def test_layout_has_language_landmarks_skip_link_and_ordered_headings(client: Cl
     assertContains(response, '<main id="main" class="site-main" tabindex="-1">')
     assertContains(response, '<nav class="site-nav" aria-label="Основное меню">')
     assertContains(response, "<footer")
-    assertContains(response, '<a href="/#contacts">Контакты поставщиков газа</a>', html=True)
+    assertContains(response, '<a href="/contacts/">Контакты поставщиков газа</a>', html=True)
     assertContains(response, "Оплата в личном кабинете\u00a0— без комиссии.")
     assert heading_levels(html) == [1, 2, 3, 3, 3, 3, 3, 3, 2, 2, 3]
     assert headings_in_order(heading_levels(html))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from abonent.web import accounts, auth, bills, money, payments, profile, readings, sandbox, views
+from abonent.web import accounts, appeals, auth, bills, money, payments, profile, readings, sandbox, views
 
 app_name = "web"
 
@@ -60,4 +60,16 @@ urlpatterns = [
     path("profile/sessions/<int:session_id>/end/", profile.session_end, name="profile_session_end"),
     path("profile/sessions/end-others/", profile.sessions_end_others, name="profile_sessions_end_others"),
     path("profile/delete/", profile.deletion, name="profile_delete"),
+    # appeals and applications for connection: the list, writing, a case, its files
+    path("appeals/", appeals.appeal_list, name="appeals"),
+    path("appeals/new/", appeals.appeal_new, name="appeal_new"),
+    path("connection/new/", appeals.connection_new, name="connection_new"),
+    path("appeals/<int:appeal_id>/", appeals.appeal_detail, name="appeal"),
+    path("appeals/<int:appeal_id>/reply/", appeals.appeal_reply, name="appeal_reply"),
+    path("appeals/<int:appeal_id>/rate/", appeals.appeal_rate, name="appeal_rate"),
+    path("appeals/<int:appeal_id>/withdraw/", appeals.appeal_withdraw, name="appeal_withdraw"),
+    path("appeals/<int:appeal_id>/files/<int:attachment_id>/", appeals.appeal_file, name="appeal_file"),
+    # the suppliers' contacts and a message to them for anyone
+    path("contacts/", appeals.contacts, name="contacts"),
+    path("contacts/sent/", appeals.contacts_sent, name="contacts_sent"),
 ]
