@@ -562,6 +562,7 @@ class TestGet:
             "name": "Дом",
             "is_default": True,
             "supplier": {
+                "id": furnished.supplier_id,
                 "code": "gaz-msk",
                 "short_name": "Газпром межрегионгаз Москва",
                 "legal_name": 'ООО "Газпром межрегионгаз Москва"',

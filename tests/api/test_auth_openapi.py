@@ -33,6 +33,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("delete", "/api/v1/profile/sessions"): {"200", "401"},
     ("delete", "/api/v1/profile/sessions/{session_id}"): {"204", "401", "404", "422"},
     ("post", "/api/v1/profile/deletion-request"): {"201", "400", "401", "409", "422"},
+    ("get", "/api/v1/profile/deletion-requests"): {"200", "401"},
 }
 
 

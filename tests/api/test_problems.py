@@ -85,6 +85,7 @@ class TestSuppliers:
         assert response.status_code == 200
         assert response.json() == [
             {
+                "id": supplier.pk,
                 "code": "gaz-msk",
                 "short_name": "Газпром межрегионгаз Москва",
                 "legal_name": 'ООО "Газпром межрегионгаз Москва"',

@@ -8,6 +8,7 @@ import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, models
 
+from abonent.appeals import selectors as appeals_selectors
+from abonent.appeals.models import AnswerTemplate, Appeal, Attachment, ConnectionDetails, Message
 from abonent.billing.enums import RunStatus, VolumeMethod
 from abonent.billing.models import Benefit, BillingRun, Charge, Norm, Tariff
 from abonent.billing.services import billing_run
@@ -41,6 +44,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = "2026-11-22"
 
 
+@pytest.fixture(autouse=True)
+def media(settings: Any, tmp_path: Path) -> Path:
+    """The files of the demo appeals are stored in a directory of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
 def seed(**options: Any) -> str:
     out = StringIO()
     call_command("seed", **{"today": TODAY, "no_progress": True, **options}, stdout=out, stderr=StringIO())
@@ -62,11 +72,15 @@ _NATURAL: list[tuple[type[models.Model], tuple[str, ...]]] = [
     (Charge, ("account__supplier__code", "account__number")),
     (LedgerEntry, ("account__supplier__code", "account__number")),
     (LedgerBalance, ("account__supplier__code", "account__number")),
+    (Appeal, ("supplier__code", "account__number", "user__phone")),
+    (Attachment, ("appeal__kind", "appeal__category")),
+    (AnswerTemplate, ()),
 ]
 # Fields that name ids or moments of the run rather than the data: the source keys of the
 # engine's entries and a charge's details carry ids; the debt before a charge is the balance
-# when its month was last run (a larger seed runs the months again)
-_NOT_DATA = {"created_at", "pin_hash", "source_key", "details", "computed_at", "debt_before"}
+# when its month was last run (a larger seed runs the months again); an attached file is
+# stored under a random name
+_NOT_DATA = {"created_at", "pin_hash", "source_key", "details", "computed_at", "debt_before", "file"}
 
 
 def dump() -> dict[str, list[tuple[Any, ...]]]:
@@ -88,6 +102,8 @@ def dump() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def wipe() -> None:
+    Appeal.objects.all().delete()
+    AnswerTemplate.objects.all().delete()
     if connection.vendor == "postgresql":  # the database refuses to delete a ledger entry one by one
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {connection.ops.quote_name(LedgerEntry._meta.db_table)}")
@@ -433,6 +449,71 @@ def test_the_demo_subscriber_sees_readings_averages_payments_a_debt_and_a_penalt
     balances = dict(LedgerBalance.objects.filter(account=account).values_list("service", "amount"))
     assert 0 < balances[Service.GAS] < 1000
     assert 0 < balances[Service.PENALTY] < 100
+
+
+def test_the_demo_subscriber_has_appeals_in_every_state(media: Path) -> None:
+    out = seed(accounts=6, seed=17, no_billing=True)
+
+    user = User.objects.get(phone=SUBSCRIBER.phone)
+    account = user.account_links.get().account
+    cases = {a.status: a for a in Appeal.objects.filter(user=user).select_related("supplier", "account")}
+    assert set(cases) == {"answered", "waiting", "new", "contract_sent"}
+    answered, waiting, new, connection = (cases[s] for s in ("answered", "waiting", "new", "contract_sent"))
+    assert {a.kind for a in (answered, waiting, new)} == {"appeal"}
+    assert all(a.account == account and a.supplier == account.supplier for a in (answered, waiting, new))
+    assert (answered.subscriber_unread, waiting.subscriber_unread, new.subscriber_unread) == (True, True, False)
+    # the operator answered one and asked a question in the other, from the ready answers
+    templates = dict(AnswerTemplate.objects.values_list("title", "text"))
+    assert len(templates) == 6
+    reply = Message.objects.get(appeal=answered, role="operator")
+    assert (reply.action, reply.text, reply.author.username) == (  # type: ignore[union-attr]
+        "answer",
+        templates["Начисление проверено, перерасчёт сделан"],
+        "operator",
+    )
+    assert Message.objects.get(appeal=waiting, role="operator").action == "ask"
+    assert appeals_selectors.subscriber_actions(answered) == ["subscriber_reply", "rate"]
+    assert appeals_selectors.subscriber_actions(waiting) == ["subscriber_reply", "withdraw"]
+    # the application, checked and sent the contract, with its documents
+    assert connection.kind == "connection"
+    stages = appeals_selectors.connection_stages(appeal=connection)
+    assert [(stage.status, stage.state) for stage in stages] == [
+        ("new", "done"),
+        ("checked", "done"),
+        ("contract_sent", "current"),
+        ("works", "ahead"),
+        ("gas_started", "ahead"),
+    ]
+    assert all(stage.reached_at is not None for stage in stages[:3])
+    details = ConnectionDetails.objects.get()
+    assert (details.land_cadastral_number, details.house_cadastral_number, str(details.max_hourly_m3)) == (
+        "50:23:0040213:57",
+        "50:23:0040213:412",
+        "5.000",
+    )
+    assert sorted(connection.attachments.values_list("document_kind", flat=True)) == [
+        "house_title",
+        "land_title",
+        "passport",
+        "site_plan",
+    ]
+    # every file is where its row says, and is what it says
+    files = list(Attachment.objects.all())
+    assert len(files) == 6
+    for attachment in files:
+        content = (media / attachment.file.name).read_bytes()
+        assert content.startswith(b"%PDF-" if attachment.mime == "application/pdf" else b"\xff\xd8\xff")
+    # made before «today», in order
+    today = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    assert connection.created_at < answered.created_at < waiting.created_at < new.created_at < today
+    assert "в разделе «Обращения»" in out
+    assert "заявка на подключение к газу — договор направлен" in out
+    assert "4 обращения или заявки, 6 шаблонов ответа" in out
+
+    again = seed(accounts=6, seed=17, no_billing=True)
+    assert "ничего не добавлено" in again
+    assert Appeal.objects.count() == 4
+    assert len(list(media.rglob("*.*"))) == 6
 
 
 def test_no_billing_leaves_the_money_out() -> None:

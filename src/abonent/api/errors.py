@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from abonent.appeals import services as appeals
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.customers import services as customers
 from abonent.documents import services as documents
@@ -57,6 +60,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     identity.SessionNotFound: 404,
     identity.DeletionAlreadyRequested: 409,
     identity.DeletionRequestClosed: 409,
+    identity.DeletionRequestTaken: 409,
     identity_selectors.ConsentTextMissing: 503,
     identity_external.ExternalLoginDisabled: 404,
     identity_external.ExternalLoginUnavailable: 503,
@@ -93,6 +97,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     documents.NoEmailForBill: 422,  # no confirmed e-mail to send the bill to
     documents.BillRunInProgress: 409,
     documents.BillRunNotRunning: 409,
+    # appeals
+    appeals.AppealNotFound: 404,
+    appeals.AttachmentNotFound: 404,
+    appeals.TransitionNotAllowed: 409,  # not from the case's status now: nothing is changed
+    appeals.FeedbackRateLimited: 429,  # with Retry-After
+    appeals.FeedbackTooFast: 422,
     DomainError: 409,
 }
 
@@ -162,7 +172,7 @@ def _message_of(error: dict[str, Any]) -> str:
         "list_type": "Ожидается список JSON",
         "too_long": f"Слишком много элементов: не больше {ctx.get('max_length')}",
     }
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return "Допустимые значения: " + str(ctx.get("expected", "")).replace(" or ", ", ")
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return "Обязательное поле: заполните его"
@@ -257,6 +267,29 @@ def install(api: NinjaAPI) -> None:
             )
         return problem_response(
             request, status=exc.status_code, code=f"http_{exc.status_code}", title=str(exc), detail=str(exc)
+        )
+
+    @api.exception_handler(MultiPartParserError)
+    def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        return problem_response(
+            request,
+            status=400,
+            code="invalid_multipart",
+            title="Тело запроса — не multipart/form-data",
+            detail="Тело запроса не удалось разобрать как multipart/form-data: проверьте заголовок Content-Type "
+            "(с boundary) и разделители частей",
+        )
+
+    @api.exception_handler(RequestDataTooBig)
+    @api.exception_handler(TooManyFieldsSent)
+    @api.exception_handler(TooManyFilesSent)
+    def on_too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return problem_response(
+            request,
+            status=413,
+            code="payload_too_large",
+            title="Запрос слишком большой",
+            detail="В запросе слишком много полей или файлов, или он слишком велик",
         )
 
     @api.exception_handler(Exception)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Schema
+from pydantic import Field
 
 
 class Problem(Schema):
@@ -25,6 +26,7 @@ UNAUTHORIZED: dict[int, Any] = {401: Problem}
 
 
 class SupplierOut(Schema):
+    id: int = Field(description="id поставщика: для supplier_id обращений, заявок на подключение и сообщений")
     code: str
     short_name: str
     legal_name: str

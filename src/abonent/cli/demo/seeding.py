@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from django.contrib.auth.models import Group
 from django.db import connection, connections, transaction
 
+from abonent.cli.demo.appeals import AppealsReport, appeals_ensure
 from abonent.cli.demo.generator import GeneratedAccount, IdCursor, Row, SupplierPlan, account_generate, supplier_plan
 from abonent.cli.demo.history import HistoryReport, history_run
 from abonent.cli.demo.suppliers import DEMO_SUPPLIERS, DemoSupplier, accounts_split
@@ -109,6 +110,7 @@ class SeedReport:
     subscriber: DemoSubscriber
     seconds: float
     history: HistoryReport | None = None
+    appeals: AppealsReport = field(default_factory=AppealsReport)
 
     @property
     def nothing_new(self) -> bool:
@@ -220,6 +222,20 @@ def _subscriber_ensure(suppliers: list[SupplierReport], *, now: dt.datetime) -> 
     return replace(SUBSCRIBER, linked=first.number), created
 
 
+def _appeals_ensure(suppliers: list[SupplierReport], *, today: dt.date) -> AppealsReport:
+    """The demo subscriber's appeals and application, made through the appeals services on
+    the account linked to them, and the operators' ready answers."""
+    user = User.objects.filter(phone=SUBSCRIBER.phone).first()
+    operator = User.objects.filter(username="operator").first()
+    first = next((s.accounts[0] for s in suppliers if s.accounts), None)
+    if user is None or operator is None or first is None:
+        return AppealsReport()
+    account = PersonalAccount.objects.select_related("supplier").get(
+        supplier__code=suppliers[0].code, number=first.number
+    )
+    return appeals_ensure(user=user, account=account, operator=operator, today=today)
+
+
 def plan_for(demo: DemoSupplier, supplier: Supplier, *, seed: int, today: dt.date) -> SupplierPlan:
     windows = SupplierTerms.objects.filter(supplier=supplier).values_list(
         "effective_from", "reading_window_start_day", "reading_window_end_day"
@@ -299,6 +315,8 @@ def seed_run(
         "subscriber": 0,
         **{table.key: 0 for table in TABLES},
         **dict.fromkeys(HISTORY_KEYS, 0),
+        "appeal": 0,
+        "answer_template": 0,
     }
     with transaction.atomic():
         suppliers = [_supplier_ensure(demo) for demo in DEMO_SUPPLIERS]
@@ -375,6 +393,8 @@ def seed_run(
             created[key] = getattr(history, key)
     with transaction.atomic():
         subscriber, created["subscriber"] = _subscriber_ensure(reports, now=dt.datetime.now(dt.UTC))
+    appeals = _appeals_ensure(reports, today=today)
+    created["appeal"], created["answer_template"] = appeals.appeals, appeals.templates
     return SeedReport(
         created=created,
         suppliers=reports,
@@ -382,4 +402,5 @@ def seed_run(
         subscriber=subscriber,
         seconds=time.perf_counter() - started,
         history=history,
+        appeals=appeals,
     )
