@@ -14,12 +14,13 @@ from abonent.identity.codes import CodeInvalid
 from abonent.identity.contacts import InvalidPhone
 from abonent.identity.enums import AuthChannel, ConsentKind, ContactKind, DeletionStatus
 from abonent.identity.models import Consent, DeletionRequest, User
-from abonent.identity.selectors import deletion_request_open_get, sessions_list
+from abonent.identity.selectors import deletion_request_open_get, deletion_requests_list, sessions_list
 from abonent.identity.services import (
     ContactTaken,
     ContactUnchanged,
     DeletionAlreadyRequested,
     DeletionRequestClosed,
+    DeletionRequestTaken,
     InvalidToken,
     ResetLinkInvalid,
     WrongPassword,
@@ -30,13 +31,14 @@ from abonent.identity.services import (
     deletion_request_complete,
     deletion_request_create,
     deletion_request_refuse,
+    deletion_request_take,
     marketing_consent_set,
     password_change,
     password_reset_by_code,
     password_reset_by_link,
     password_reset_start,
 )
-from abonent.notifications.models import OutboxMessage
+from abonent.notifications.models import Delivery, OutboxMessage
 
 # Messages go out after commit: these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -263,6 +265,114 @@ class TestDeletion:
         with pytest.raises(DeletionAlreadyRequested):
             deletion_request_create(user=user, reason="", channel=AuthChannel.WEB, now=minutes(1))
         assert DeletionRequest.objects.count() == 1
+
+    def test_take_puts_a_new_request_in_progress(self, user: User, django_user_model) -> None:  # type: ignore[no-untyped-def]
+        operator = django_user_model.objects.create_user(username="operator", password="x-operator-2026", is_staff=True)
+        request = deletion_request_create(user=user, reason="Переехала", channel=AuthChannel.WEB, now=NOW)
+        deliveries = Delivery.objects.count()
+
+        taken = deletion_request_take(request_id=request.pk, operator=operator, now=minutes(30))
+
+        request.refresh_from_db()
+        assert taken == request
+        assert (request.status, request.taken_at, request.processed_by, request.processed_at, request.outcome) == (
+            DeletionStatus.IN_PROGRESS,
+            minutes(30),
+            operator,
+            None,
+            "",
+        )
+        assert deletion_request_open_get(user=user) == request  # still open: the subscriber sees it «в работе»
+        assert list(
+            AuditRecord.objects.filter(object_type="deletion_request", object_id=str(request.pk))
+            .order_by("pk")
+            .values_list("at", "actor_id", "channel", "action", "before", "after")
+        ) == [
+            (NOW, user.pk, "web", "deletion.requested", None, None),
+            (
+                minutes(30),
+                operator.pk,
+                "operator",
+                "deletion.in_progress",
+                {"status": "new"},
+                {"status": "in_progress"},
+            ),
+        ]
+        assert Delivery.objects.count() == deliveries  # taking it tells the subscriber nothing
+        with pytest.raises(DeletionAlreadyRequested):  # one open request, taken or not
+            deletion_request_create(user=user, reason="", channel=AuthChannel.WEB, now=minutes(31))
+
+        deletion_request_complete(request_id=request.pk, operator=operator, outcome="", now=minutes(60))
+
+        request.refresh_from_db()
+        assert (request.status, request.taken_at, request.processed_at) == (
+            DeletionStatus.DONE,
+            minutes(30),
+            minutes(60),
+        )
+        assert AuditRecord.objects.filter(object_type="deletion_request", object_id=str(request.pk)).order_by(
+            "-pk"
+        ).values_list("action", "before", "after").first() == (
+            "deletion.done",
+            {"status": "in_progress"},
+            {"status": "done"},
+        )
+
+    def test_a_request_is_taken_once(self, user: User, django_user_model) -> None:  # type: ignore[no-untyped-def]
+        first = django_user_model.objects.create_user(username="operator-1", password="x-operator-2026", is_staff=True)
+        second = User.objects.create(username="operator-2", is_staff=True)
+        request = deletion_request_create(user=user, reason="", channel=AuthChannel.WEB, now=NOW)
+        deletion_request_take(request_id=request.pk, operator=first, now=minutes(10))
+        audit = AuditRecord.objects.count()
+
+        with pytest.raises(DeletionRequestTaken) as taken:
+            deletion_request_take(request_id=request.pk, operator=second, now=minutes(20))
+
+        assert (taken.value.code, taken.value.text) == ("deletion_request_taken", "Заявка уже в работе")
+        request.refresh_from_db()
+        assert (request.status, request.taken_at, request.processed_by) == (
+            DeletionStatus.IN_PROGRESS,
+            minutes(10),
+            first,
+        )
+        assert AuditRecord.objects.count() == audit
+
+    def test_a_decided_request_cannot_be_taken(self, user: User, django_user_model) -> None:  # type: ignore[no-untyped-def]
+        operator = django_user_model.objects.create_user(username="operator", password="x-operator-2026", is_staff=True)
+        request = deletion_request_create(user=user, reason="", channel=AuthChannel.WEB, now=NOW)
+        deletion_request_refuse(request_id=request.pk, operator=operator, outcome="Есть долг", now=minutes(5))
+        audit, deliveries = AuditRecord.objects.count(), Delivery.objects.count()
+
+        with pytest.raises(DeletionRequestClosed) as closed:
+            deletion_request_take(request_id=request.pk, operator=operator, now=minutes(10))
+
+        assert closed.value.text == "Заявка уже обработана"
+        request.refresh_from_db()
+        assert (request.status, request.taken_at, request.processed_at, request.outcome) == (
+            DeletionStatus.REFUSED,
+            None,
+            minutes(5),
+            "Есть долг",
+        )
+        assert (AuditRecord.objects.count(), Delivery.objects.count()) == (audit, deliveries)
+        assert deletion_requests_list(user=user) == [request]
+
+    def test_a_taken_request_may_be_refused(self, user: User, django_user_model) -> None:  # type: ignore[no-untyped-def]
+        operator = django_user_model.objects.create_user(username="operator", password="x-operator-2026", is_staff=True)
+        request = deletion_request_create(user=user, reason="", channel=AuthChannel.WEB, now=NOW)
+        deletion_request_take(request_id=request.pk, operator=operator, now=minutes(10))
+
+        deletion_request_refuse(request_id=request.pk, operator=operator, outcome="Есть долг", now=minutes(20))
+
+        request.refresh_from_db()
+        assert (request.status, request.taken_at, request.processed_at) == (
+            DeletionStatus.REFUSED,
+            minutes(10),
+            minutes(20),
+        )
+        assert OutboxMessage.objects.filter(recipient="+79123456789").order_by("-id").first().body == (  # type: ignore[union-attr]
+            "Заявка на удаление профиля отклонена: Есть долг"
+        )
 
     def test_refusal_needs_a_reason(self, user: User, django_user_model) -> None:  # type: ignore[no-untyped-def]
         operator = django_user_model.objects.create_user(username="operator", password="x-operator-2026", is_staff=True)

@@ -48,6 +48,13 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         # bill runs and bills: seen and downloaded, never started
         "view_billrun",
         "view_bill",
+        # appeals: the queue worked through the back office's case page, the terms seen
+        "view_appeal",
+        "change_appeal",
+        "view_attachment",
+        "view_event",
+        "view_answertemplate",
+        "view_deadlinerule",
     }
 
 
@@ -57,7 +64,10 @@ def test_senior_operator_changes_accounts_but_not_suppliers() -> None:
     assert {"change_personalaccount", "add_reading", "change_meter", "add_refund", "add_billrun"} <= granted
     assert {"add_payment", "change_payment", "change_refund"}.isdisjoint(granted)  # payments change by services only
     assert "change_supplier" not in granted
-    assert {p for p in granted if p.startswith("delete_")} == {"delete_accountlink"}
+    # an answer template out of use is removed; nothing else is ever deleted
+    assert {p for p in granted if p.startswith("delete_")} == {"delete_accountlink", "delete_answertemplate"}
+    assert {"add_answertemplate", "change_answertemplate", "change_appeal"} <= granted
+    assert {"add_appeal", "delete_appeal", "change_deadlinerule"}.isdisjoint(granted)
 
 
 def test_administrator_manages_suppliers_and_users() -> None:

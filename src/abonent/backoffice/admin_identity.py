@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +18,7 @@ from abonent.core.models import AuditRecord
 from abonent.customers.services import account_number_normalize
 from abonent.identity.enums import DeletionStatus
 from abonent.identity.models import AuthSession, Consent, ConsentDocument, DeletionRequest, User
-from abonent.identity.services import deletion_request_complete, deletion_request_refuse
+from abonent.identity.services import deletion_request_complete, deletion_request_refuse, deletion_request_take
 
 _LINK_OBJECT = "customers.accountlink"
 
@@ -107,6 +107,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         "due_by",
         "reason",
         "status",
+        "taken_at",
         "outcome",
         "processed_at",
         "processed_by",
@@ -122,12 +123,33 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [
             path(
+                "<int:pk>/take/",
+                self.admin_site.admin_view(self.take),
+                name="identity_deletionrequest_take",
+            ),
+            path(
                 "<int:pk>/decide/<str:decision>/",
                 self.admin_site.admin_view(self.decide),
                 name="identity_deletionrequest_decide",
             ),
             *super().get_urls(),
         ]
+
+    def take(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """«Взять в работу» (POST only): the subscriber sees the request «в работе»."""
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        get_object_or_404(DeletionRequest, pk=pk)
+        assert isinstance(request.user, User)
+        try:
+            deletion_request_take(request_id=pk, operator=request.user, now=now())
+        except DomainError as exc:
+            messages.error(request, exc.text)
+        else:
+            messages.success(request, _("Заявка взята в работу: абонент видит её в состоянии «в работе»"))
+        return HttpResponseRedirect(reverse("admin:identity_deletionrequest_change", args=[pk]))
 
     def decide(self, request: HttpRequest, pk: int, decision: str) -> HttpResponse:
         """Complete (erase the profile) or refuse a request, through the identity services."""

@@ -10,6 +10,7 @@ class BackofficeConfig(AppConfig):
     def ready(self) -> None:
         from abonent.backoffice import (  # noqa: F401 - registers their admin classes
             admin_accounts,
+            admin_appeals,
             admin_billing,
             admin_documents,
             admin_identity,
