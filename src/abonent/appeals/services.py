@@ -742,19 +742,25 @@ def appeal_operator_act(
     return appeal
 
 
-def appeal_reply(
-    *, user: User, appeal_id: int, text: str, files: Sequence[NewFile] = (), channel: str, now: dt.datetime
+def _subscriber_act(
+    *,
+    user: User,
+    appeal_id: int,
+    action: Action,
+    text: str = "",
+    files: Sequence[NewFile] = (),
+    channel: str,
+    now: dt.datetime,
+    rating: tuple[int, str] | None = None,
 ) -> Appeal:
-    """The applicant writes in the thread: more to say, the answer to a question (the case
-    goes back to work), or disagreement with the answer (it is worked again).
-
-    Raises AppealNotFound, TransitionNotAllowed, ValidationFailed.
-    """
     with _files_kept_on_commit() as stored, transaction.atomic():
         appeal = _locked(appeal_id, user=user)
+        if rating is not None:
+            appeal.rating, appeal.rating_comment = rating
+            appeal.rated_at = now
         _move(
             appeal,
-            action=Action.SUBSCRIBER_REPLY,
+            action=action,
             role=Role.SUBSCRIBER,
             actor=user,
             text=text,
@@ -764,6 +770,19 @@ def appeal_reply(
             stored=stored,
         )
     return appeal
+
+
+def appeal_reply(
+    *, user: User, appeal_id: int, text: str, files: Sequence[NewFile] = (), channel: str, now: dt.datetime
+) -> Appeal:
+    """The applicant writes in the thread: more to say, the answer to a question (the case
+    goes back to work), or disagreement with the answer (it is worked again).
+
+    Raises AppealNotFound, TransitionNotAllowed, ValidationFailed.
+    """
+    return _subscriber_act(
+        user=user, appeal_id=appeal_id, action=Action.SUBSCRIBER_REPLY, text=text, files=files, channel=channel, now=now
+    )
 
 
 def appeal_rate(
@@ -778,39 +797,14 @@ def appeal_rate(
         errors.add("rating", gettext("Оцените ответ от 1 до 5"))
     remark = _text_check(comment, errors, required=False, field_name="comment")
     errors.raise_any()
-    with transaction.atomic():
-        appeal = _locked(appeal_id, user=user)
-        appeal.rating, appeal.rating_comment, appeal.rated_at = rating, remark, now
-        _move(
-            appeal,
-            action=Action.RATE,
-            role=Role.SUBSCRIBER,
-            actor=user,
-            text="",
-            files=(),
-            channel=channel,
-            now=now,
-            stored=[],
-        )
-    return appeal
+    return _subscriber_act(
+        user=user, appeal_id=appeal_id, action=Action.RATE, channel=channel, now=now, rating=(rating, remark)
+    )
 
 
 def appeal_withdraw(*, user: User, appeal_id: int, channel: str, now: dt.datetime) -> Appeal:
     """The applicant withdraws the case. Raises AppealNotFound, TransitionNotAllowed."""
-    with transaction.atomic():
-        appeal = _locked(appeal_id, user=user)
-        _move(
-            appeal,
-            action=Action.WITHDRAW,
-            role=Role.SUBSCRIBER,
-            actor=user,
-            text="",
-            files=(),
-            channel=channel,
-            now=now,
-            stored=[],
-        )
-    return appeal
+    return _subscriber_act(user=user, appeal_id=appeal_id, action=Action.WITHDRAW, channel=channel, now=now)
 
 
 def appeal_mark_read(*, user: User, appeal_id: int) -> None:
