@@ -434,10 +434,7 @@ def appeal_file(request: HttpRequest, appeal_id: AppealId, attachment_id: Attach
     """
     user, _session = principal(request)
     attachment = selectors.attachment_get(user=user, appeal_id=appeal_id, attachment_id=attachment_id)
-    try:
-        content = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise appeals.AttachmentNotFound() from None
+    content = selectors.attachment_open(attachment)
     response = FileResponse(content, as_attachment=True, filename=attachment.name, content_type=attachment.mime)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

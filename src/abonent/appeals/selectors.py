@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.files import File
 from django.db.models import BooleanField, Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,15 @@ def attachment_for_operator(*, attachment_id: int) -> Attachment:
     return attachment
 
 
+def attachment_open(attachment: Attachment) -> File:
+    """The stored file of ``attachment``, open for reading. Raises AttachmentNotFound when
+    the storage no longer has it."""
+    try:
+        return attachment.file.storage.open(attachment.file.name or "", "rb")
+    except (FileNotFoundError, IsADirectoryError):
+        raise AttachmentNotFound() from None
+
+
 def subscriber_actions(appeal: Appeal) -> list[str]:
     """What the applicant can do with the case now."""
     return [str(action) for action in actions_available(appeal.kind, appeal.status, Role.SUBSCRIBER)]
@@ -143,6 +153,27 @@ def queue_ordered(appeals: QuerySet[Appeal], *, today: dt.date) -> QuerySet[Appe
         ),
         no_deadline=Case(When(due_on__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
     ).order_by("finished", "-overdue", "no_deadline", "due_on", "created_at")
+
+
+#: The deadline filters of the queue: passed, today, within DUE_SOON_DAYS calendar days,
+#: none running (the applicant is asked, the answer is given, or the case is finished).
+DUE_OVERDUE, DUE_TODAY, DUE_SOON, DUE_NONE = "overdue", "today", "soon", "none"
+DUE_SOON_DAYS = 3
+
+
+def queue_by_deadline(appeals: QuerySet[Appeal], *, due: str, today: dt.date) -> QuerySet[Appeal]:
+    """The cases of ``appeals`` whose deadline is in the state ``due`` (one of DUE_*).
+    Raises ValueError for another value."""
+    running = appeals.exclude(status__in=list(FINAL_STATUSES))
+    if due == DUE_OVERDUE:
+        return running.filter(due_on__lt=today)
+    if due == DUE_TODAY:
+        return running.filter(due_on=today)
+    if due == DUE_SOON:
+        return running.filter(due_on__gte=today, due_on__lte=today + dt.timedelta(days=DUE_SOON_DAYS))
+    if due == DUE_NONE:
+        return appeals.filter(due_on__isnull=True)
+    raise ValueError(due)
 
 
 def answer_templates_for(*, appeal: Appeal) -> list[AnswerTemplate]:

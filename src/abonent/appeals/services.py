@@ -236,13 +236,25 @@ def _files_store(
     return attachments
 
 
+def notify_channels_for(user: User) -> list[NotifyChannel]:
+    """How the user can be told of an answer, the preferred first: by SMS and by e-mail only
+    to a confirmed contact; in the portal always."""
+    channels = []
+    if user.phone and user.phone_confirmed_at:
+        channels.append(NotifyChannel.SMS)
+    if user.email and user.email_confirmed_at:
+        channels.append(NotifyChannel.EMAIL)
+    return [*channels, NotifyChannel.PORTAL]
+
+
 def _notify_channel_check(user: User, channel: str, errors: _Errors) -> str:
     if channel not in NotifyChannel.values:
         errors.add("notify_channel", gettext("Выберите, как сообщать об ответе"))
-    elif channel == NotifyChannel.EMAIL and not (user.email and user.email_confirmed_at):
-        errors.add("notify_channel", gettext("В профиле нет подтверждённого e-mail: выберите другой способ"))
-    elif channel == NotifyChannel.SMS and not (user.phone and user.phone_confirmed_at):
-        errors.add("notify_channel", gettext("В профиле нет подтверждённого телефона: выберите другой способ"))
+    elif channel not in notify_channels_for(user):
+        if channel == NotifyChannel.EMAIL:
+            errors.add("notify_channel", gettext("В профиле нет подтверждённого e-mail: выберите другой способ"))
+        else:
+            errors.add("notify_channel", gettext("В профиле нет подтверждённого телефона: выберите другой способ"))
     return channel
 
 
@@ -701,14 +713,17 @@ def _applicant_notify(appeal: Appeal, *, action: str, message: Message | None, c
         return
     noun = "Заявка" if appeal.kind == AppealKind.CONNECTION else "Обращение"
     headline = f"{noun} № {appeal.pk}: {what}"
-    if appeal.notify_channel == NotifyChannel.EMAIL and user.email and user.email_confirmed_at:
+    channel = appeal.notify_channel if appeal.notify_channel in notify_channels_for(user) else NotifyChannel.PORTAL
+    if channel == NotifyChannel.EMAIL:
         body = headline + "."
         if message is not None and message.text:
             body += "\n\n" + message.text
         body += "\n\nВся переписка — в личном кабинете, раздел «Обращения»."
-        email_send(to=user.email, subject=headline, body=body, kind="appeal_update", now=now)
-    elif appeal.notify_channel == NotifyChannel.SMS and user.phone and user.phone_confirmed_at:
-        sms_send(phone=user.phone, text=f"{headline}. Подробности в личном кабинете.", kind="appeal_update", now=now)
+        email_send(to=user.email or "", subject=headline, body=body, kind="appeal_update", now=now)
+    elif channel == NotifyChannel.SMS:
+        sms_send(
+            phone=user.phone or "", text=f"{headline}. Подробности в личном кабинете.", kind="appeal_update", now=now
+        )
 
 
 def appeal_operator_act(

@@ -29,7 +29,6 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -46,13 +45,20 @@ from abonent.appeals import policy
 from abonent.appeals.enums import FINAL_STATUSES, Action, AppealKind, Category, DocumentKind, Role, Status, Usage
 from abonent.appeals.models import AnswerTemplate, Appeal, Attachment, DeadlineRule, Event, Message
 from abonent.appeals.selectors import (
+    DUE_NONE,
+    DUE_OVERDUE,
+    DUE_SOON,
+    DUE_SOON_DAYS,
+    DUE_TODAY,
     answer_templates_for,
     appeal_events,
     appeal_for_operator,
     attachment_for_operator,
+    attachment_open,
     connection_stages,
     due_state,
     operator_actions,
+    queue_by_deadline,
     queue_ordered,
 )
 from abonent.appeals.services import (
@@ -79,8 +85,6 @@ VIEW_PERMISSION = "appeals.view_appeal"
 ACT_PERMISSION = "appeals.change_appeal"
 #: Opening a file of a case (or seeing the cases at all).
 FILE_PERMISSIONS = ("appeals.view_attachment", VIEW_PERMISSION)
-#: «Срок в ближайшие дни»: the deadline today or within this many calendar days.
-SOON_DAYS = 3
 #: Words of a search that may match the applicant or the text of a case.
 APPEAL_WORD_LOOKUPS = [
     "summary__icontains",
@@ -179,31 +183,23 @@ class DeadlineFilter(admin.SimpleListFilter):
 
     title = _("срок")
     parameter_name = "due"
-    OVERDUE, TODAY, SOON, NONE = "overdue", "today", "soon", "none"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [
-            (self.OVERDUE, gettext("просрочено")),
-            (self.TODAY, gettext("истекает сегодня")),
-            (self.SOON, gettext("в ближайшие %(days)s дня") % {"days": SOON_DAYS}),
-            (self.NONE, gettext("срок не идёт")),
+            (DUE_OVERDUE, gettext("просрочено")),
+            (DUE_TODAY, gettext("истекает сегодня")),
+            (DUE_SOON, gettext("в ближайшие %(days)s дня") % {"days": DUE_SOON_DAYS}),
+            (DUE_NONE, gettext("срок не идёт")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value is None:
             return queryset
-        today = back_office_today()
-        running = queryset.exclude(status__in=list(FINAL_STATUSES))
-        if value == self.OVERDUE:
-            return running.filter(due_on__lt=today)
-        if value == self.TODAY:
-            return running.filter(due_on=today)
-        if value == self.SOON:
-            return running.filter(due_on__gte=today, due_on__lte=today + dt.timedelta(days=SOON_DAYS))
-        if value == self.NONE:
-            return queryset.filter(due_on__isnull=True)
-        raise IncorrectLookupParameters(value)
+        try:
+            return queue_by_deadline(queryset, due=value, today=back_office_today())
+        except ValueError:
+            raise IncorrectLookupParameters(value) from None
 
 
 class AssigneeFilter(admin.SimpleListFilter):
@@ -679,8 +675,8 @@ class AppealAdmin(admin.ModelAdmin):
         except AttachmentNotFound:
             raise Http404(gettext("Файл не найден")) from None
         try:
-            handle = default_storage.open(attachment.file.name or "", "rb")
-        except (FileNotFoundError, IsADirectoryError):
+            handle = attachment_open(attachment)
+        except AttachmentNotFound:
             raise Http404(gettext("Файла нет в хранилище")) from None
         response = FileResponse(handle, as_attachment=True, filename=attachment.name, content_type=attachment.mime)
         response["X-Content-Type-Options"] = "nosniff"

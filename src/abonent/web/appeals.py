@@ -345,8 +345,8 @@ def appeal_file(request: HttpRequest, appeal_id: int, attachment_id: int) -> Htt
     except appealing.AttachmentNotFound:
         raise Http404 from None
     try:
-        content = attachment.file.open("rb")
-    except FileNotFoundError:
+        content = appeals.attachment_open(attachment)
+    except appealing.AttachmentNotFound:
         raise Http404 from None
     response = FileResponse(content, as_attachment=True, filename=attachment.name, content_type=attachment.mime)
     response["X-Content-Type-Options"] = "nosniff"

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from abonent.appeals import policy
 from abonent.appeals.enums import APPEAL_CATEGORIES, ConnectionProgram, DocumentKind, NotifyChannel, Usage
-from abonent.appeals.services import NewFile
+from abonent.appeals.services import NewFile, notify_channels_for
 from abonent.core.models import Supplier
 from abonent.customers.models import AccountLink
 from abonent.identity.models import User
@@ -111,15 +111,12 @@ def _unbroken(phone: str) -> str:
 
 def notify_choices(user: User) -> list[tuple[str, str]]:
     """The ways the user can be told of an answer: SMS and e-mail only to a confirmed contact."""
-    choices = []
-    if user.phone and user.phone_confirmed_at:
-        choices.append(
-            (NotifyChannel.SMS.value, gettext("По SMS на %(phone)s") % {"phone": _unbroken(phone_ru(user.phone))})
-        )
-    if user.email and user.email_confirmed_at:
-        choices.append((NotifyChannel.EMAIL.value, gettext("На e‑mail %(email)s") % {"email": user.email}))
-    choices.append((NotifyChannel.PORTAL.value, gettext("Только в личном кабинете")))
-    return choices
+    labels = {
+        NotifyChannel.SMS: lambda: gettext("По SMS на %(phone)s") % {"phone": _unbroken(phone_ru(user.phone or ""))},
+        NotifyChannel.EMAIL: lambda: gettext("На e‑mail %(email)s") % {"email": user.email},
+        NotifyChannel.PORTAL: lambda: gettext("Только в личном кабинете"),
+    }
+    return [(channel.value, labels[channel]()) for channel in notify_channels_for(user)]
 
 
 class _Notified(PortalForm):
