@@ -158,6 +158,7 @@ def test_an_appeal_with_a_photo_is_answered_in_the_back_office(
     page.get_by_label("Телефон или e\u2011mail").fill("+7 912 345-67-89")
     page.get_by_label("Пароль", exact=True).fill(SUBSCRIBER_PASSWORD)
     page.get_by_role("button", name="Войти", exact=True).click()
+    page.wait_for_url(f"{portal}/accounts/{account.pk}/")  # the landing page loaded, not cut off by the next goto
     page.goto(f"{portal}/appeals/new/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Написать обращение")
     page.get_by_label("Вопрос по начислению").check()
