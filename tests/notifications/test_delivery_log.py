@@ -138,7 +138,7 @@ def test_email_through_another_django_backend_is_logged_as_such(django_capture_o
 @pytest.mark.parametrize(
     ("fields", "errors"),
     [
-        ({"channel": "push"}, {"channel": ["Канал 'push' не поддерживается: укажите email или sms"]}),
+        ({"channel": "fax"}, {"channel": ["Канал 'fax' не поддерживается: укажите email, sms или push"]}),
         ({"recipient": "  "}, {"recipient": ["Укажите получателя"]}),
         ({"recipient": "a" * 321}, {"recipient": ["Адрес получателя длиннее 320 символов"]}),
         ({"body": " \n"}, {"body": ["Сообщение без текста не отправляется"]}),

@@ -55,7 +55,9 @@ from abonent.customers.models import PersonalAccount
 from abonent.customers.selectors import account_link_get
 from abonent.identity.contacts import InvalidEmail, InvalidPhone, email_normalize, phone_normalize
 from abonent.identity.models import User
-from abonent.notifications.services import email_send, sms_send
+from abonent.identity.selectors import recipient_of
+from abonent.notifications.enums import Kind
+from abonent.notifications.services import email_send, notify, sms_send
 
 # --- Errors -----------------------------------------------------------------------------
 
@@ -714,16 +716,24 @@ def _applicant_notify(appeal: Appeal, *, action: str, message: Message | None, c
     noun = "Заявка" if appeal.kind == AppealKind.CONNECTION else "Обращение"
     headline = f"{noun} № {appeal.pk}: {what}"
     channel = appeal.notify_channel if appeal.notify_channel in notify_channels_for(user) else NotifyChannel.PORTAL
-    if channel == NotifyChannel.EMAIL:
-        body = headline + "."
-        if message is not None and message.text:
-            body += "\n\n" + message.text
-        body += "\n\nВся переписка — в личном кабинете, раздел «Обращения»."
-        email_send(to=user.email or "", subject=headline, body=body, kind="appeal_update", now=now)
-    elif channel == NotifyChannel.SMS:
-        sms_send(
-            phone=user.phone or "", text=f"{headline}. Подробности в личном кабинете.", kind="appeal_update", now=now
-        )
+    body = headline + "."
+    if message is not None and message.text:
+        body += "\n\n" + message.text
+    body += "\n\nВся переписка — в личном кабинете, раздел «Обращения»."
+    # The channel chosen on the case is asked for this once; the subscriber's preferences
+    # add the rest (push and the notification centre by default).
+    notify(
+        kind=Kind.APPEAL_UPDATE,
+        recipient=recipient_of(user),
+        key=f"appeal:{appeal.pk}:m{message.pk}"
+        if message is not None
+        else f"appeal:{appeal.pk}:{appeal.status}:{now.timestamp():.6f}",
+        values={"title": headline, "text": body},
+        supplier=appeal.supplier,
+        account_id=appeal.account_id,
+        now=now,
+        also=frozenset({channel}) if channel != NotifyChannel.PORTAL else frozenset(),
+    )
 
 
 def appeal_operator_act(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "abonent.cli",  # before whitenoise and staticfiles: its runserver also runs the embedded beat
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -55,9 +57,9 @@ INSTALLED_APPS = [
     "abonent.payments",
     "abonent.documents",
     "abonent.appeals",
+    "abonent.reminders",
     "abonent.web",
     "abonent.backoffice",
-    "abonent.cli",
 ]
 
 MIDDLEWARE = [
@@ -135,7 +137,13 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-retry-due": {"task": "abonent.notifications.tasks.deliveries_retry_due", "schedule": 60.0},
     # Payments still pending after PAYMENT_RECONCILE_AFTER minutes: asked from the gateway.
     "payments-reconcile": {"task": "abonent.payments.tasks.payments_reconcile_task", "schedule": 300.0},
+    # The day's reminders: each supplier once a local day, in its sending hours (every hour
+    # at :05 finds the suppliers whose 10:00 has come).
+    "reminders-run-due": {"task": "abonent.reminders.tasks.reminders_run_due", "schedule": crontab(minute=5)},
 }
+# Without a broker (the embedded default) `abonent runserver` runs the schedule above in a
+# thread of its own process; off, nothing periodic runs there.
+EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", not PRODUCTION)
 
 # --- Auth and sessions ----------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -213,6 +221,20 @@ if not SMSRU_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured(f"SMSRU_URL={SMSRU_URL!r}: expected an http:// or https:// address")
 if SMS_TIMEOUT < 1:
     raise ImproperlyConfigured(f"SMS_TIMEOUT={SMS_TIMEOUT}: expected at least 1 second")
+# Push notifications to the mobile apps: outbox (the embedded default: kept, not sent) or
+# fcm (Firebase Cloud Messaging HTTP v1 with the project's service account key file).
+PUSH_PROVIDER = env_str("PUSH_PROVIDER", "outbox")
+if PUSH_PROVIDER not in {"outbox", "fcm"}:
+    raise ImproperlyConfigured(f"PUSH_PROVIDER={PUSH_PROVIDER!r}: expected outbox or fcm")
+FCM_CREDENTIALS = env_str("FCM_CREDENTIALS")  # path to the service account's JSON key
+FCM_API_URL = env_str("FCM_API_URL", "https://fcm.googleapis.com")
+PUSH_TIMEOUT = env_int("PUSH_TIMEOUT", 10)
+if PUSH_PROVIDER == "fcm" and not FCM_CREDENTIALS:
+    raise ImproperlyConfigured(
+        "PUSH_PROVIDER=fcm needs FCM_CREDENTIALS: the path to the Firebase service account's JSON key"
+    )
+# The portal's address as messages give it to subscribers.
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000/")
 # The outbox page of the demo (messages that were "sent") is shown only where it is on.
 DEMO_OUTBOX_PAGE = env_bool("DEMO_OUTBOX_PAGE", not PRODUCTION)
 

@@ -125,6 +125,11 @@ class SupplierTerms(models.Model):
         _("квитанция до (число следующего месяца)"), validators=[MinValueValidator(1), MaxValueValidator(28)]
     )
     paper_bills = models.BooleanField(_("бумажные квитанции"), default=True)
+    paperless_allowed = models.BooleanField(
+        _("можно отказаться от бумажной квитанции"),
+        default=True,
+        help_text=_("Абонент получает квитанцию на подтверждённый e-mail вместо бумажной"),
+    )
     # Payments
     card_payments_allowed = models.BooleanField(_("оплата картой"), default=True)
     sbp_allowed = models.BooleanField(_("оплата через СБП"), default=True)

@@ -12,6 +12,12 @@ from abonent.customers.enums import AccountStatus, ContractKind, ContractStatus,
 USAGE_FLAGS = (("cooking", "uses_cooking"), ("water_heating", "uses_water_heating"), ("heating", "uses_heating"))
 
 
+def address_short(locality: str, street: str, house: str, apartment: str) -> str:
+    """The premises as a message names them: «Тула, ул. Ленина, д. 5, кв. 12»."""
+    parts = [locality, street, f"д. {house}" if house else "", f"кв. {apartment}" if apartment else ""]
+    return ", ".join(p for p in parts if p)
+
+
 class PersonalAccount(models.Model):
     """A personal account (лицевой счёт) of a household with its supplier."""
 
@@ -40,6 +46,18 @@ class PersonalAccount(models.Model):
     opened_on = models.DateField(_("открыт"))
     closed_on = models.DateField(_("закрыт"), null=True, blank=True)
     pin_hash = models.CharField(_("PIN-код (хеш)"), max_length=64, editable=False)
+    # Paper bills: by default the supplier delivers a paper bill. A subscriber who gave it up
+    # (where the supplier allows) gets the bill by e-mail at their confirmed address instead.
+    paperless_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("квитанция на e-mail пользователю"),
+        help_text=_("Пусто — бумажная квитанция"),
+    )
+    paperless_since = models.DateTimeField(_("без бумажной квитанции с"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("лицевой счёт")

@@ -23,6 +23,8 @@ from abonent.core.models import LinkProof
 from abonent.core.ratelimit import Limit, rate_hit, rate_unhit
 from abonent.core.selectors import (
     supplier_by_code,
+    supplier_local_date,
+    supplier_terms_on,
     suppliers_active,
 )
 from abonent.customers.enums import AccountStatus, LinkOutcome
@@ -339,3 +341,59 @@ def account_unlink_by_operator(
         unlinked = Unlinked(user_id=link.user_id, number=link.account.number)
         _unlink(link, actor=operator, channel="backoffice", ip=ip, now=now, reason=reason)
     return unlinked
+
+
+class PaperlessNotAllowed(DomainError):
+    code = "paperless_not_allowed"
+    message = _("Поставщик «{supplier}» не принимает отказ от бумажной квитанции")
+
+
+class PaperlessNeedsEmail(ValidationFailed):
+    code = "paperless_needs_email"
+
+
+def paper_bill_set(
+    *, user: User, account_id: int, paper: bool, channel: str, ip: str | None, now: dt.datetime
+) -> PersonalAccount:
+    """Give up the paper bill of the account (``paper`` False: the bill comes by e-mail to
+    ``user``'s confirmed address) or take it back (True). Any user linked to the account may
+    do either; the one who gives it up is the one who receives the e-mails.
+
+    Raises AccountNotFound, PaperlessNotAllowed (the supplier's terms do not allow it),
+    PaperlessNeedsEmail (no confirmed e-mail).
+    """
+    with transaction.atomic():
+        link = _link_of(user, account_id, lock=True)
+        account = PersonalAccount.objects.select_for_update().get(pk=link.account_id)
+        before = {"paperless_user": account.paperless_user_id}
+        if not paper:
+            terms = supplier_terms_on(
+                supplier=account.supplier, day=supplier_local_date(supplier=account.supplier, now=now)
+            )
+            if not terms.paperless_allowed:
+                raise PaperlessNotAllowed(supplier=account.supplier.short_name)
+            if not (user.email and user.email_confirmed_at):
+                raise PaperlessNeedsEmail(
+                    {"paper": [str(_("Укажите и подтвердите e-mail в профиле — квитанция будет приходить на него"))]},
+                    _("Нет подтверждённого e-mail"),
+                )
+            account.paperless_user = user
+            account.paperless_since = now
+        else:
+            account.paperless_user = None
+            account.paperless_since = None
+        after = {"paperless_user": account.paperless_user_id}
+        if after != before:
+            account.save(update_fields=["paperless_user", "paperless_since"])
+            audit_record(
+                at=now,
+                actor_id=user.pk,
+                channel=channel,
+                action="account.paper_bill",
+                object_type="customers.personalaccount",
+                object_id=account.pk,
+                before=before,
+                after=after,
+                ip=ip,
+            )
+    return account

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
@@ -30,6 +31,9 @@ class User(AbstractUser):
     middle_name = models.CharField(_("отчество"), max_length=150, blank=True)
     phone_confirmed_at = models.DateTimeField(_("телефон подтверждён"), null=True, blank=True)
     email_confirmed_at = models.DateTimeField(_("e-mail подтверждён"), null=True, blank=True)
+    language = models.CharField(
+        _("язык сообщений"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("пользователь")  # type: ignore[assignment]

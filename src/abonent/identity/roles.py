@@ -53,6 +53,7 @@ _DOMAIN_APPS = [
     "payments",
     "documents",
     "appeals",
+    "reminders",
 ]
 #: Every operator finds who linked an account and removes a wrong link, saying why.
 _ACCOUNT_LINKS = [("view", "accountlink"), ("delete", "accountlink"), ("view", "linkattempt"), ("view", "auditrecord")]
@@ -96,6 +97,24 @@ _APPEALS_WORK = [
 #: A senior operator keeps the answer templates.
 _APPEALS_TEMPLATES = [("add", "answertemplate"), ("change", "answertemplate"), ("delete", "answertemplate")]
 
+#: Every operator searches the delivery log (why did a subscriber get no SMS?), sees the
+#: reminder runs, the message templates and the announcements.
+_MESSAGES_VIEW = [
+    ("view", "delivery"),
+    ("view", "notification"),
+    ("view", "template"),
+    ("view", "reminderrun"),
+    ("view", "announcement"),
+]
+#: A senior operator keeps the message templates and writes and sends announcements.
+_MESSAGES_CHANGE = [
+    ("add", "template"),
+    ("change", "template"),
+    ("delete", "template"),
+    ("add", "announcement"),
+    ("change", "announcement"),
+]
+
 ROLES: dict[str, list[tuple[str, str]]] = {
     OPERATOR: [("view", m) for m in _CUSTOMER_MODELS]
     + _ACCOUNT_LINKS
@@ -105,6 +124,7 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _REGISTRIES
     + _DOCUMENTS_VIEW
     + _APPEALS_WORK
+    + _MESSAGES_VIEW
     + [("view", "supplier"), ("view", "supplierterms"), ("view", "deletionrequest")],
     SENIOR_OPERATOR: [(a, m) for m in _CUSTOMER_MODELS for a in ("view", "add", "change")]
     + _ACCOUNT_LINKS
@@ -117,6 +137,8 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     + _DOCUMENTS_RUN
     + _APPEALS_WORK
     + _APPEALS_TEMPLATES
+    + _MESSAGES_VIEW
+    + _MESSAGES_CHANGE
     + [
         ("view", "supplier"),
         ("view", "supplierterms"),

@@ -12,6 +12,7 @@ from abonent.core.errors import DomainError
 from abonent.identity import policy
 from abonent.identity.enums import ConsentKind, DeletionStatus, SessionKind
 from abonent.identity.models import AuthSession, Consent, ConsentDocument, DeletionRequest, User
+from abonent.notifications.services import Recipient
 
 
 class ConsentTextMissing(DomainError):
@@ -58,3 +59,29 @@ def deletion_request_open_get(*, user: User) -> DeletionRequest | None:
 def deletion_requests_list(*, user: User) -> list[DeletionRequest]:
     """The user's deletion requests, the newest first, decided ones included."""
     return list(DeletionRequest.objects.filter(user=user).order_by("-requested_at", "-pk"))
+
+
+#: The user fields a message needs, for reads of many recipients at once.
+RECIPIENT_FIELDS = ("id", "email", "email_confirmed_at", "phone", "phone_confirmed_at", "language")
+
+
+def recipient_from_values(
+    user_id: int,
+    email: str | None,
+    email_confirmed_at: dt.datetime | None,
+    phone: str | None,
+    phone_confirmed_at: dt.datetime | None,
+    language: str,
+) -> Recipient:
+    """A subscriber as a message needs them (the fields of ``RECIPIENT_FIELDS``): only a
+    confirmed e-mail or phone is written to."""
+    return Recipient(
+        user_id=user_id,
+        email=email if email and email_confirmed_at else None,
+        phone=phone if phone and phone_confirmed_at else None,
+        language=language or "ru",
+    )
+
+
+def recipient_of(user: User) -> Recipient:
+    return recipient_from_values(*(getattr(user, name) for name in RECIPIENT_FIELDS))

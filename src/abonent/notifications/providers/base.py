@@ -20,6 +20,11 @@ class PermanentFailure(SendFailed):
     The delivery is marked failed at once."""
 
 
+class RecipientGone(PermanentFailure):
+    """The push service no longer knows the device token (the app was removed, the token
+    replaced): the delivery fails and the device is forgotten."""
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with an e-mail: the name the recipient sees, the bytes, their MIME type."""
@@ -33,9 +38,18 @@ class Sender(Protocol):
     #: The provider code recorded in the delivery log (``enums.Provider``).
     name: str
 
-    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+    def send(
+        self,
+        *,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachment: Attachment | None = None,
+        data: dict[str, str] | None = None,
+    ) -> str:
         """Hand the message over; return the provider's id of it. Only e-mail carries an
-        ``attachment`` (the delivery log lets no other message have one).
+        ``attachment`` (the delivery log lets no other message have one), only push ``data``
+        for the app (what the message is about, to open the right screen).
 
         Raises TemporaryFailure or PermanentFailure.
         """

@@ -42,7 +42,15 @@ class DjangoEmailSender:
             self.backend, Provider.BACKEND.value
         )
 
-    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+    def send(
+        self,
+        *,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachment: Attachment | None = None,
+        data: dict[str, str] | None = None,
+    ) -> str:
         message_id = make_msgid(domain=DNS_NAME)
         connection = get_connection(self.backend, fail_silently=False)
         message = EmailMessage(

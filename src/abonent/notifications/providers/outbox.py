@@ -48,10 +48,41 @@ class OutboxSmsSender:
 
     name = Provider.OUTBOX.value
 
-    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+    def send(
+        self,
+        *,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachment: Attachment | None = None,
+        data: dict[str, str] | None = None,
+    ) -> str:
         if attachment is not None:
             raise PermanentFailure("к SMS нельзя приложить файл")
         message = OutboxMessage.objects.create(
             channel=Channel.SMS, recipient=recipient, body=body, created_at=timezone.now()
+        )
+        return f"outbox-{message.pk}"
+
+
+class OutboxPushSender:
+    """The push sender of the embedded default (and the fake push service): the
+    notification is filed in the outbox as the phone would show it, title and text."""
+
+    name = Provider.OUTBOX.value
+
+    def send(
+        self,
+        *,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachment: Attachment | None = None,
+        data: dict[str, str] | None = None,
+    ) -> str:
+        if attachment is not None:
+            raise PermanentFailure("к push-уведомлению нельзя приложить файл")
+        message = OutboxMessage.objects.create(
+            channel=Channel.PUSH, recipient=recipient, subject=subject, body=body, created_at=timezone.now()
         )
         return f"outbox-{message.pk}"

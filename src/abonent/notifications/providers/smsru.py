@@ -54,7 +54,15 @@ class SmsRuSender:
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, *, recipient: str, subject: str, body: str, attachment: Attachment | None = None) -> str:
+    def send(
+        self,
+        *,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachment: Attachment | None = None,
+        data: dict[str, str] | None = None,
+    ) -> str:
         if attachment is not None:
             raise PermanentFailure("к SMS нельзя приложить файл")
         number = _NON_DIGITS.sub("", recipient)
