@@ -11,6 +11,8 @@ from abonent.core.models import Supplier
 from abonent.ledger.enums import EntryKind, Service
 from abonent.ledger.models import LedgerEntry
 from abonent.ledger.selectors import balances_get
+from abonent.notifications.enums import Channel, Kind
+from abonent.notifications.models import Delivery, Notification
 from abonent.payments.enums import EventStatus, PaymentStatus
 from abonent.payments.models import GatewayEvent, Payment, SandboxPayment
 from abonent.payments.services import (
@@ -49,9 +51,26 @@ def test_approved_on_the_sandbox_page_the_payment_is_posted_once(
     event = GatewayEvent.objects.get()
     assert (event.event, event.status, event.payment_id) == ("payment.succeeded", EventStatus.PROCESSED, payment.pk)
 
+    # the payer is told: in the portal and by e-mail (their defaults), once
+    notification = Notification.objects.get()
+    assert (notification.kind, notification.occasion, notification.title, notification.account_id) == (
+        Kind.PAYMENT_CONFIRMED,
+        f"payment:{payment.public_id}",
+        "Оплата 1\u202f250,50\u00a0₽ зачислена",
+        account.pk,
+    )
+    [mail_out] = Delivery.objects.filter(channel=Channel.EMAIL)
+    assert (mail_out.recipient, mail_out.subject, mail_out.kind) == (
+        "79161234567@mail.example",
+        "Оплата 1\u202f250,50\u00a0₽ зачислена",
+        Kind.PAYMENT_CONFIRMED,
+    )
+
     # asked again, settled again: nothing new
-    payment_settle(payment_id=payment.pk, now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_settle(payment_id=payment.pk, now=NOW)
     assert LedgerEntry.objects.filter(account=account).count() == 1
+    assert (Notification.objects.count(), Delivery.objects.filter(kind=Kind.PAYMENT_CONFIRMED).count()) == (1, 1)
 
 
 def test_declined_the_payment_is_canceled_and_nothing_is_posted(
@@ -66,6 +85,7 @@ def test_declined_the_payment_is_canceled_and_nothing_is_posted(
     payment.refresh_from_db()
     assert (payment.status, payment.canceled_reason) == (PaymentStatus.CANCELED, "card_expired")
     assert not LedgerEntry.objects.exists()
+    assert not Notification.objects.exists()
 
 
 def test_a_crash_before_our_commit_is_settled_by_reconciliation(

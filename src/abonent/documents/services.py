@@ -24,22 +24,26 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from abonent.billing.enums import RunStatus
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
+from abonent.core.jobs import job_enqueue
 from abonent.core.models import Supplier
 from abonent.core.money import format_rubles
 from abonent.core.periods import Period
 from abonent.core.selectors import TermsNotSet
-from abonent.customers.models import PersonalAccount
+from abonent.customers.models import PersonalAccount, address_short
 from abonent.documents.content import BillBook, BillContent
 from abonent.documents.models import Bill, BillChunk, BillRun
 from abonent.documents.render import bill_pdf, bills_pdf
 from abonent.documents.selectors import bill_email_address
 from abonent.identity.models import User
-from abonent.notifications.services import email_send
+from abonent.identity.selectors import RECIPIENT_FIELDS, recipient_from_values
+from abonent.notifications.enums import Kind
+from abonent.notifications.services import NotifySummary, Occasion, email_send, notify_many
 
 CHUNK_SIZE = 500  # accounts a chunk (one task, one transaction a batch)
 BATCH = 50  # bills typeset in one Typst document
@@ -342,6 +346,9 @@ def bills_run_finish(*, run_id: int, now: dt.datetime) -> BillRun | None:
             at=now, actor_id=run.started_by_id, channel=run.channel, action="bill_run_finish",
             object_type="bill_run", object_id=run.pk, after=run.summary,
         )  # fmt: skip
+        from abonent.documents.tasks import bills_email_paperless_task  # the tasks module imports this one
+
+        job_enqueue(bills_email_paperless_task, supplier_id=run.supplier_id, period=str(run.period))
     return run
 
 
@@ -380,3 +387,66 @@ def bills_generate(
     finished = bills_run_finish(run_id=run.pk, now=now())
     assert finished is not None
     return finished
+
+
+#: Paperless bills told in one transaction.
+PAPERLESS_BATCH = 500
+
+
+def bills_email_paperless(*, supplier: Supplier, period: Period, now: dt.datetime) -> NotifySummary:
+    """E-mail the period's bill, as a PDF, for every account of the supplier whose paper
+    bill was given up, to the subscriber who gave it up (at their confirmed address), in
+    batches. Each account's bill of a period goes once (its notification is unique), so the
+    job may run again after a crash or a second bill run. Only bills already drawn are sent:
+    the bulk run that draws them sends this job when it ends."""
+    summary = NotifySummary()
+    rows = (
+        Bill.objects.filter(
+            period=period,
+            account__supplier=supplier,
+            account__paperless_user__isnull=False,
+            account__paperless_user__is_active=True,
+        )
+        .order_by("account_id")
+        .values_list(
+            "account_id", "account__number", "account__locality", "account__street", "account__house",
+            "account__apartment", "amount_due", "due_on", "file",
+            *(f"account__paperless_user__{name}" if name != "id" else "account__paperless_user_id"
+              for name in RECIPIENT_FIELDS),
+        )
+    )  # fmt: skip
+    batch: list[Occasion] = []
+    labels: dict[str, str] = {}
+
+    def flush() -> None:
+        summary.add(notify_many(kind=Kind.BILL_BY_EMAIL, occasions=batch, supplier=supplier, now=now))
+        batch.clear()
+
+    for row in rows.iterator(chunk_size=2000):
+        account_id, number, locality, street, house, apartment, amount, due_on, file = row[:9]
+        recipient = recipient_from_values(*row[9:])
+        if recipient.language not in labels:
+            with translation.override(recipient.language):
+                labels[recipient.language] = period.label()
+        values = {
+            "account": number,
+            "address": address_short(locality, street, house, apartment),
+            "period": labels[recipient.language],
+            "amount": format_rubles(amount),
+            "due_date": f"{due_on:%d.%m.%Y}",
+        }
+        batch.append(
+            Occasion(
+                recipient=recipient,
+                key=f"bill_by_email:{account_id}:{period}",
+                values=values,
+                account_id=account_id,
+                attachment=file,
+                attachment_name=f"bill-{number}-{period}.pdf",
+            )
+        )
+        if len(batch) >= PAPERLESS_BATCH:
+            flush()
+    if batch:
+        flush()
+    return summary

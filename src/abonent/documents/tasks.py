@@ -15,12 +15,14 @@ from __future__ import annotations
 from celery import group, shared_task
 
 from abonent.core import clock
+from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code
 from abonent.documents.services import (
     CHUNK_SIZE,
     BillRunNotRunning,
     bills_chunk_process,
+    bills_email_paperless,
     bills_run_fail,
     bills_run_finish,
     bills_run_start,
@@ -74,3 +76,10 @@ def bills_chunk_task(chunk_id: int, run_id: int) -> int | None:
         bills_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise
     return None if stats is None else stats.drawn
+
+
+@shared_task(name="abonent.documents.tasks.bills_email_paperless_task", ignore_result=True)
+def bills_email_paperless_task(*, supplier_id: int, period: str) -> None:
+    """E-mail the drawn bills of the period to the subscribers who gave up the paper one."""
+    supplier = Supplier.objects.get(pk=supplier_id)
+    bills_email_paperless(supplier=supplier, period=Period.parse(period), now=clock.now())

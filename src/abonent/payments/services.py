@@ -33,11 +33,14 @@ from abonent.core.jobs import job_enqueue
 from abonent.core.money import RUBLE, MoneyFormatError, format_rubles, round_rubles, to_decimal
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_local_date
-from abonent.customers.models import AccountLink, PersonalAccount
+from abonent.customers.models import AccountLink, PersonalAccount, address_short
 from abonent.identity.contacts import InvalidEmail, InvalidPhone, email_normalize, phone_normalize
 from abonent.identity.models import User
+from abonent.identity.selectors import recipient_of
 from abonent.ledger.enums import EntryKind, Service
 from abonent.ledger.services import NewEntry, entries_post
+from abonent.notifications.enums import Kind
+from abonent.notifications.services import notify
 from abonent.payments.enums import FINAL_STATUSES, Channel, EventStatus, Method, PaymentStatus, RefundStatus
 from abonent.payments.gateways import gateway_for, notification_source_allowed
 from abonent.payments.gateways.base import (
@@ -320,6 +323,7 @@ def _apply(payment_id: int, answer: GatewayPayment, *, now: dt.datetime) -> Paym
             payment.paid_at = answer.captured_at or now
             payment.paid_on = supplier_local_date(supplier=payment.supplier, now=payment.paid_at)
             _post(payment, now=now)
+            _payer_notify(payment, now=now)
         elif answer.status == "canceled":
             payment.status = PaymentStatus.CANCELED
             payment.canceled_reason = answer.cancellation_reason[:100]
@@ -327,6 +331,29 @@ def _apply(payment_id: int, answer: GatewayPayment, *, now: dt.datetime) -> Paym
             payment.status = PaymentStatus.PENDING
         payment.save()
     return payment
+
+
+def _payer_notify(payment: Payment, *, now: dt.datetime) -> None:
+    """Tell the payer the payment is credited (their preferences: e-mail, push, the portal)."""
+    user = payment.user
+    part = payment.parts.select_related("account").order_by("pk").first()
+    if user is None or not user.is_active or part is None:
+        return
+    account = part.account
+    notify(
+        kind=Kind.PAYMENT_CONFIRMED,
+        recipient=recipient_of(user),
+        key=f"payment:{payment.public_id}",
+        values={
+            "account": account.number,
+            "address": address_short(account.locality, account.street, account.house, account.apartment),
+            "amount": format_rubles(payment.amount),
+            "paid_on": f"{payment.paid_on:%d.%m.%Y}",
+        },
+        supplier=payment.supplier,
+        account_id=account.pk,
+        now=now,
+    )
 
 
 def _post(payment: Payment, *, now: dt.datetime) -> None:
