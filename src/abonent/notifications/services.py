@@ -38,7 +38,7 @@ from abonent.core.errors import NotFound, ValidationFailed
 from abonent.core.jobs import job_enqueue
 from abonent.core.models import Supplier
 from abonent.core.ratelimit import rate_hit
-from abonent.notifications.enums import DELIVERY_CHANNELS, Channel, DeliveryStatus, Kind, PushPlatform
+from abonent.notifications.enums import DELIVERY_CHANNELS, Channel, DeliveryStatus, Kind, Provider, PushPlatform
 from abonent.notifications.models import (
     OPEN_STATUSES,
     RECIPIENT_LIMIT,
@@ -342,6 +342,10 @@ def _attachment_read(delivery: Delivery) -> Attachment | None:
     return Attachment(filename=delivery.attachment_name, content=content, mimetype=mimetype)
 
 
+def _is_apns_token(token: str) -> bool:
+    return PushDevice.objects.filter(token=token, platform=PushPlatform.APNS).exists()
+
+
 def _over_limit(delivery: Delivery, *, now: dt.datetime) -> dt.datetime | None:
     """When the recipient had their share of ``limited`` messages on the channel: the moment
     the window ends (the delivery waits for it, no attempt counted). None when it may go."""
@@ -374,6 +378,11 @@ def _attempt(delivery: Delivery, *, now: dt.datetime) -> DeliveryStatus:
     try:
         sender = _sender(delivery.channel)
         provider = sender.name
+        if provider == Provider.FCM and _is_apns_token(delivery.recipient):
+            raise PermanentFailure(
+                "токен APNs нельзя отправить через FCM, а прямой отправки в APNs нет: "
+                "приложение для iOS должно регистрировать токен FCM"
+            )
         message_id = sender.send(
             recipient=delivery.recipient,
             subject=delivery.subject,
