@@ -580,6 +580,10 @@ class TestGet:
             "opened_on": "2015-04-01",
             "closed_on": None,
             "linked_at": "2026-11-21T10:00:00Z",
+            "paper_bill": True,
+            "bill_email_to_me": False,
+            "paperless_since": None,
+            "paperless_allowed": True,
             "parameters": {
                 "residents": 3,
                 "heated_area": "86.40",

@@ -18,6 +18,7 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/accounts/{account_id}"): {"200", "401", "404", "422"},
     ("patch", "/api/v1/accounts/{account_id}"): {"200", "400", "401", "404", "422"},
     ("delete", "/api/v1/accounts/{account_id}"): {"204", "401", "404", "422"},
+    ("put", "/api/v1/accounts/{account_id}/paper-bill"): {"200", "400", "401", "404", "409", "422"},
 }
 
 

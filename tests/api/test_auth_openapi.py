@@ -29,6 +29,9 @@ ENDPOINTS: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/profile/email"): {"202", "400", "401", "422", "429"},
     ("post", "/api/v1/profile/email/confirm"): {"200", "400", "401", "409", "422", "429"},
     ("put", "/api/v1/profile/consents/marketing"): {"200", "400", "401", "422"},
+    ("put", "/api/v1/profile/language"): {"200", "400", "401", "422"},
+    ("get", "/api/v1/profile/notification-preferences"): {"200", "401"},
+    ("patch", "/api/v1/profile/notification-preferences"): {"200", "400", "401", "422"},
     ("get", "/api/v1/profile/sessions"): {"200", "401"},
     ("delete", "/api/v1/profile/sessions"): {"200", "401"},
     ("delete", "/api/v1/profile/sessions/{session_id}"): {"204", "401", "404", "422"},
@@ -102,7 +105,7 @@ def test_inputs_are_strict_and_limited(spec: dict[str, Any]) -> None:
         if "requestBody" in operation
     ]
 
-    assert len(bodies) == 15
+    assert len(bodies) == 17
     for name in bodies:
         assert schemas[name]["additionalProperties"] is False, name
     login = schemas["LoginIn"]["properties"]

@@ -46,6 +46,7 @@ class TestProfile:
             "last_name": "Иванова",
             "first_name": "Мария",
             "middle_name": "Петровна",
+            "language": "ru",
             "consents": [
                 {
                     "kind": "personal_data",

@@ -28,12 +28,14 @@ from abonent.appeals.services import NewFile, appeal_create
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.services import supplier_create
-from abonent.customers.models import AccountLink, Contract
+from abonent.customers.models import AccountLink, Contract, PersonalAccount
 from abonent.identity.models import AuthSession, User
 from abonent.identity.services import app_session_start
 from abonent.ledger.services import NewEntry, entries_post
 from abonent.metering.enums import ReadingChannel
 from abonent.metering.models import Reading
+from abonent.notifications.models import Notification, PushDevice
+from abonent.notifications.services import push_device_register
 from abonent.payments.services import PartInput, payment_start
 from tests.conftest import SUPPLIER_MOSCOW
 from tests.factories import account_make, meter_make
@@ -132,6 +134,26 @@ def _appeal_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[di
     return {"appeal_id": appeal.pk, "attachment_id": appeal.attachments.get().pk}, ["Тайное обращение", "тайный-скан"]
 
 
+def _notification_objects(owner: User, stranger: User, supplier: Supplier) -> tuple[dict[str, Any], list[str]]:
+    device = push_device_register(
+        user=owner, platform="fcm", token="owner-token:SECRET-PUSH-TOKEN", name="Планшет владелицы", now=NOW
+    )
+    notification = Notification.objects.create(
+        user=owner,
+        supplier=supplier,
+        kind="announcement",
+        occasion="announcement:secret",
+        title="Тайное уведомление владелицы",
+        body="Текст тайного уведомления",
+        created_at=NOW,
+    )
+    return {"device_id": device.pk, "notification_id": notification.pk}, [
+        "Планшет владелицы",
+        "SECRET-PUSH",
+        "Тайное уведомление",
+    ]
+
+
 # How to make the owner's object for each id parameter. An id the project does not have
 # yet (a device, say) gets its maker with its feature.
 OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[str]]]] = {
@@ -144,6 +166,8 @@ OBJECTS: dict[str, Callable[[User, User, Supplier], tuple[dict[str, Any], list[s
     "payment_id": _payment_objects,
     "appeal_id": _appeal_objects,
     "attachment_id": _appeal_objects,  # a file of the appeal
+    "device_id": _notification_objects,  # a device that receives push notifications
+    "notification_id": _notification_objects,
 }
 
 
@@ -360,6 +384,9 @@ def test_api_operation_on_another_users_object_is_not_found(operation: Operation
     links_before = list(AccountLink.objects.order_by("pk").values_list("pk", "name", "is_default"))
     sessions_before = list(AuthSession.objects.order_by("pk").values_list("pk", "ended_at"))
     readings_before = list(Reading.objects.order_by("pk").values_list("pk", "value", "status"))
+    devices_before = list(PushDevice.objects.order_by("pk").values_list("pk", "user_id", "last_seen_at"))
+    notifications_before = list(Notification.objects.order_by("pk").values_list("pk", "read_at"))
+    paper_before = list(PersonalAccount.objects.order_by("pk").values_list("pk", "paperless_user_id"))
 
     answer = _call(Client(), operation, url, stranger_token.access_token)
 
@@ -371,6 +398,9 @@ def test_api_operation_on_another_users_object_is_not_found(operation: Operation
     assert list(AccountLink.objects.order_by("pk").values_list("pk", "name", "is_default")) == links_before
     assert list(AuthSession.objects.order_by("pk").values_list("pk", "ended_at")) == sessions_before
     assert list(Reading.objects.order_by("pk").values_list("pk", "value", "status")) == readings_before
+    assert list(PushDevice.objects.order_by("pk").values_list("pk", "user_id", "last_seen_at")) == devices_before
+    assert list(Notification.objects.order_by("pk").values_list("pk", "read_at")) == notifications_before
+    assert list(PersonalAccount.objects.order_by("pk").values_list("pk", "paperless_user_id")) == paper_before
 
     owner_answer = _call(Client(), operation, url, owner_token.access_token)
     assert owner_answer.status_code != 404, (

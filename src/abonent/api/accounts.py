@@ -1,6 +1,6 @@
 """Personal accounts through the API: the user's list, linking one with a proof from the
-bill, its page (parameters, equipment, meters, contracts), naming it, the default one,
-unlinking.
+bill, its page (parameters, equipment, meters, contracts, how the bill is delivered),
+naming it, the default one, unlinking, giving up the paper bill.
 
 A user reaches only the accounts linked to them: any other id is 404 ``account_not_found``,
 whether such an account exists or not. Each handler parses its input, makes one call into
@@ -11,25 +11,38 @@ Mounted by ``api/urls.py``: ``api.add_router("/accounts", accounts.router)``.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Router, Status
 
-from abonent.api.accounts_schemas import AccountDetailOut, AccountOut, LinkIn, LinkOptionOut, LinkUpdateIn
+from abonent.api.accounts_schemas import (
+    AccountDetailOut,
+    AccountOut,
+    LinkIn,
+    LinkOptionOut,
+    LinkUpdateIn,
+    PaperBillIn,
+    PaperBillOut,
+)
 from abonent.api.auth import bearer, client_ip, principal
 from abonent.api.schemas import INVALID, TOO_MANY, UNAUTHORIZED, Problem
 from abonent.core import clock
 from abonent.core.errors import ValidationFailed
 from abonent.core.models import LinkProof, Supplier
 from abonent.core.money import VOLUME, quantize
-from abonent.core.selectors import SupplierNotFound
+from abonent.core.selectors import (
+    SupplierNotFound,
+    paperless_allowed,
+)
 from abonent.customers import selectors as customers_selectors
 from abonent.customers import services as customers
 from abonent.customers.models import AccountLink, GasEquipment, PersonalAccount
 from abonent.customers.selectors import ContractView
 from abonent.identity.enums import AuthChannel
+from abonent.identity.models import User
 from abonent.metering import selectors as metering_selectors
 from abonent.metering.selectors import MeterView
 
@@ -59,6 +72,17 @@ def _account(link: AccountLink) -> dict[str, Any]:
         "supplier": _supplier_brief(account.supplier),
         "address": account.address,
         "status": account.status,
+    }
+
+
+def _paper_bill(account: PersonalAccount, *, user: User, now: dt.datetime) -> dict[str, Any]:
+    allowed = paperless_allowed(supplier=account.supplier, now=now)
+    since = account.paperless_since
+    return {
+        "paper_bill": account.paperless_user_id is None,
+        "bill_email_to_me": account.paperless_user_id == user.pk,
+        "paperless_since": None if since is None else since.astimezone(dt.UTC),
+        "paperless_allowed": allowed,
     }
 
 
@@ -206,6 +230,7 @@ def account_get(request: HttpRequest, account_id: AccountId) -> dict[str, Any]:
         "equipment": [_equipment(item) for item in customers_selectors.equipment_list(link=link)],
         "meters": [_meter(view) for view in metering_selectors.meters_list(link=link, now=now)],
         "contracts": [_contract(view) for view in customers_selectors.contracts_list(link=link, now=now)],
+        **_paper_bill(account, user=user, now=now),
     }
 
 
@@ -243,3 +268,37 @@ def account_unlink(request: HttpRequest, account_id: AccountId) -> Status[None]:
         user=user, account_id=account_id, channel=AuthChannel.APP, ip=client_ip(request), now=clock.now()
     )
     return Status(204, None)
+
+
+# PaperlessNotAllowed is 409, not 422: the request is well formed and the user may ask it,
+# but the supplier's terms in force today do not allow it (as a closed account or readings
+# out of their window are 409); the same request succeeds once the supplier allows it.
+# A missing confirmed e-mail is the user's to fix in the profile, so it is 422 naming the field.
+
+
+@router.put(
+    "/{account_id}/paper-bill",
+    response={200: PaperBillOut, **UNAUTHORIZED, 404: Problem, 409: Problem, **INVALID},
+    summary="Отказаться от бумажной квитанции или вернуть её",
+)
+def paper_bill_set(request: HttpRequest, account_id: AccountId, payload: PaperBillIn) -> dict[str, Any]:
+    """``paper`` false: the supplier stops delivering the paper bill, and the bill comes by
+    e-mail to the profile's confirmed address instead; true: the paper bill comes again.
+    Any user linked to the account may do either; the one who gives up the paper bill is
+    the one who receives the e-mails. Repeating the same choice changes nothing. Answers
+    how the bill is delivered now.
+
+    Errors (nothing changes):
+    - 409 ``paperless_not_allowed``: the supplier does not let subscribers give up the paper
+      bill (``paperless_allowed`` false on the account page);
+    - 422 ``paperless_needs_email``: no confirmed e-mail in the profile (``errors`` names
+      ``paper``): add and confirm one with ``POST /profile/email`` first;
+    - 422 ``validation_failed``: ``paper`` missing or not true or false, an unknown field;
+    - 404 ``account_not_found``: not linked to the user, or no such account; 400 ``invalid_json``.
+    """
+    user, _session = principal(request)
+    now = clock.now()
+    account = customers.paper_bill_set(
+        user=user, account_id=account_id, paper=payload.paper, channel=AuthChannel.APP, ip=client_ip(request), now=now
+    )
+    return _paper_bill(account, user=user, now=now)

@@ -54,6 +54,13 @@ class LinkIn(In):
     )
 
 
+class PaperBillIn(In):
+    paper: bool = Field(
+        description="false — отказаться от бумажной квитанции: она будет приходить на подтверждённый e-mail профиля; "
+        "true — снова получать бумажную"
+    )
+
+
 class LinkUpdateIn(In):
     name: str | None = Field(
         None,
@@ -154,7 +161,26 @@ class ContractOut(Schema):
     warning: str | None
 
 
-class AccountDetailOut(_Account):
+class PaperBillOut(Schema):
+    """How the account's bill is delivered."""
+
+    paper_bill: bool = Field(
+        description="true — поставщик доставляет бумажную квитанцию; false — квитанция приходит на e-mail вместо "
+        "бумажной"
+    )
+    bill_email_to_me: bool = Field(
+        description="Квитанция приходит на e-mail этого профиля; false при paper_bill false — от бумажной "
+        "квитанции отказался другой пользователь, к которому привязан этот счёт, и она приходит ему"
+    )
+    paperless_since: dt.datetime | None = Field(
+        description="С какого момента без бумажной квитанции; null — с бумажной"
+    )
+    paperless_allowed: bool = Field(
+        description="Поставщик позволяет отказаться от бумажной квитанции (PUT /accounts/{account_id}/paper-bill)"
+    )
+
+
+class AccountDetailOut(_Account, PaperBillOut):
     supplier: SupplierOut = Field(description="Поставщик с контактами")
     holder_masked: str = Field(description="Владелец: фамилия и инициалы, «Иванова М. П.»")
     opened_on: dt.date

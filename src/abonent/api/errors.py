@@ -28,6 +28,7 @@ from abonent.identity import external as identity_external
 from abonent.identity import selectors as identity_selectors
 from abonent.identity import services as identity
 from abonent.metering import services as metering
+from abonent.notifications import services as notifications
 from abonent.payments import services as payments
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,12 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     customers.AccountAlreadyLinked: 409,
     customers.ProofNotAccepted: 422,
     customers.SupplierChoiceRequired: 422,
+    customers.PaperlessNotAllowed: 409,  # the supplier's terms, not the input: why, in api/accounts.py
+    customers.PaperlessNeedsEmail: 422,  # no confirmed e-mail in the profile to send the bill to
+    # notifications
+    notifications.PreferenceNotAllowed: 422,  # errors name each refused pair as kind.channel
+    notifications.PushDeviceNotFound: 404,
+    notifications.NotificationNotFound: 404,
     # metering
     metering.MeterNotFound: 404,
     metering.ReadingNotFound: 404,

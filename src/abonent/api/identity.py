@@ -20,6 +20,7 @@ from abonent.api.identity_schemas import (
     DeletionRequestOut,
     EmailConfirmIn,
     EmailIn,
+    LanguageIn,
     LoginIn,
     LoginOnlyIn,
     MarketingConsentIn,
@@ -75,6 +76,7 @@ def _profile(user: User) -> dict[str, Any]:
         "last_name": user.last_name,
         "first_name": user.first_name,
         "middle_name": user.middle_name,
+        "language": user.language,
         "consents": [
             {
                 "kind": consent.kind,
@@ -427,6 +429,22 @@ def marketing_consent_put(request: HttpRequest, payload: MarketingConsentIn) -> 
         "version": active.document.version if active else None,
         "granted_at": active.granted_at if active else None,
     }
+
+
+@profile_router.put(
+    "/language",
+    response={200: ProfileOut, **UNAUTHORIZED, **INVALID},
+    summary="Язык сообщений",
+)
+def language_set(request: HttpRequest, payload: LanguageIn) -> dict[str, Any]:
+    """The language of the messages the user is sent from now on: e-mail, SMS, push and the
+    notification centre (the API's own answers follow ``Accept-Language``). Answers the
+    profile.
+
+    Errors: 422 ``validation_failed`` (``language`` not ru or en, or not a string).
+    """
+    user, _session = principal(request)
+    return _profile(identity.user_language_set(user=user, language=payload.language))
 
 
 @profile_router.get(

@@ -124,6 +124,15 @@ class MarketingConsentIn(In):
     given: bool
 
 
+class LanguageIn(In):
+    language: str = Field(
+        min_length=1,
+        max_length=8,
+        description="Язык сообщений (e-mail, SMS, push, уведомления в личном кабинете): ru — русский, en — английский",
+        examples=["ru"],
+    )
+
+
 class DeletionRequestIn(In):
     reason: str = Field("", max_length=2000, description="Причина, своими словами; можно не указывать")
 
@@ -184,6 +193,7 @@ class ProfileOut(Schema):
     last_name: str
     first_name: str
     middle_name: str
+    language: str = Field(description="Язык сообщений: ru — русский, en — английский (PUT /profile/language)")
     consents: list[ConsentOut]
     deletion_request: DeletionRequestOut | None = Field(description="Заявка на удаление профиля, пока она открыта")
 

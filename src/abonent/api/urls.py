@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
-from abonent.api import accounts, appeals, bills, errors, esia, identity, money, payments, readings
+from abonent.api import accounts, appeals, bills, errors, esia, identity, money, notifications, payments, readings
 from abonent.api.schemas import Problem, SupplierOut
 from abonent.core.models import Supplier
 from abonent.core.selectors import supplier_by_code, suppliers_active
@@ -50,6 +50,7 @@ errors.install(api)
 api.add_router("/auth", identity.auth_router)
 api.add_router("/profile", identity.profile_router)
 api.add_router("/profile", appeals.deletion_router)
+api.add_router("/profile", notifications.preferences_router)
 api.add_router("/auth/esia", esia.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/accounts", readings.router)
@@ -60,6 +61,8 @@ api.add_router("/payments", payments.router)
 api.add_router("/appeals", appeals.router)
 api.add_router("/connection-applications", appeals.connection_router)
 api.add_router("/feedback", appeals.feedback_router)
+api.add_router("/push-devices", notifications.devices_router)
+api.add_router("/notifications", notifications.centre_router)
 
 
 @api.get("/suppliers", response={200: list[SupplierOut]}, tags=["suppliers"], summary="Поставщики и их контакты")

@@ -69,3 +69,13 @@ def supplier_by_code(*, code: str) -> Supplier:
     if supplier is None:
         raise SupplierNotFound(code=code)
     return supplier
+
+
+def paperless_allowed(*, supplier: Supplier, now: dt.datetime) -> bool:
+    """Whether the supplier's terms in force today (at its place) let a subscriber give up the
+    paper bill; not while it has no terms."""
+    try:
+        terms = supplier_terms_on(supplier=supplier, day=supplier_local_date(supplier=supplier, now=now))
+    except TermsNotSet:
+        return False
+    return terms.paperless_allowed

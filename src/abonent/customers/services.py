@@ -22,9 +22,8 @@ from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.models import LinkProof
 from abonent.core.ratelimit import Limit, rate_hit, rate_unhit
 from abonent.core.selectors import (
+    paperless_allowed,
     supplier_by_code,
-    supplier_local_date,
-    supplier_terms_on,
     suppliers_active,
 )
 from abonent.customers.enums import AccountStatus, LinkOutcome
@@ -367,18 +366,16 @@ def paper_bill_set(
         account = PersonalAccount.objects.select_for_update().get(pk=link.account_id)
         before = {"paperless_user": account.paperless_user_id}
         if not paper:
-            terms = supplier_terms_on(
-                supplier=account.supplier, day=supplier_local_date(supplier=account.supplier, now=now)
-            )
-            if not terms.paperless_allowed:
+            if not paperless_allowed(supplier=account.supplier, now=now):
                 raise PaperlessNotAllowed(supplier=account.supplier.short_name)
             if not (user.email and user.email_confirmed_at):
                 raise PaperlessNeedsEmail(
                     {"paper": [str(_("Укажите и подтвердите e-mail в профиле — квитанция будет приходить на него"))]},
                     _("Нет подтверждённого e-mail"),
                 )
-            account.paperless_user = user
-            account.paperless_since = now
+            if account.paperless_user_id != user.pk:  # the same choice again keeps its date
+                account.paperless_user = user
+                account.paperless_since = now
         else:
             account.paperless_user = None
             account.paperless_since = None

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -755,6 +756,27 @@ def marketing_consent_set(*, user: User, given: bool, channel: AuthChannel, ip: 
         _consent_grant(user, ConsentKind.MARKETING, channel=channel, ip=ip, now=now)
     elif not given:
         active.update(withdrawn_at=now, withdrawn_channel=channel)
+
+
+# --- The language of messages ---------------------------------------------------------
+
+
+@transaction.atomic
+def user_language_set(*, user: User, language: str) -> User:
+    """Choose the language of the messages the user is sent (e-mail, SMS, push and the
+    notification centre): a code of ``settings.LANGUAGES``.
+
+    Raises ValidationFailed (``language``, nothing changed) for any other code.
+    """
+    languages = dict(settings.LANGUAGES)
+    if language not in languages:
+        raise ValidationFailed(
+            {"language": [gettext("Выберите язык сообщений: {choices}").format(choices=", ".join(languages.values()))]}
+        )
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
 
 
 # --- Profile deletion -----------------------------------------------------------------

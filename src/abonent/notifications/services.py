@@ -558,10 +558,11 @@ def notifications_mark_read(
 ) -> int:
     """Mark the user's notifications read: those named, or all of them. Returns how many
     changed. Raises NotificationNotFound when a named one is not the user's."""
-    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    shown = Notification.objects.filter(user_id=user.pk, in_portal=True)
+    unread = shown.filter(read_at__isnull=True)
     if notification_ids is not None:
         ids = set(notification_ids)
-        found = set(Notification.objects.filter(user_id=user.pk, pk__in=ids).values_list("pk", flat=True))
+        found = set(shown.filter(pk__in=ids).values_list("pk", flat=True))
         if found != ids:
             raise NotificationNotFound()
         unread = unread.filter(pk__in=ids)

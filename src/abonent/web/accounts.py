@@ -1,5 +1,6 @@
 """A subscriber's personal accounts: the first page after login, the link assistant, the list,
-an account's page, its name and the default mark, unlinking.
+an account's page, its name and the default mark, the paper bill or the bill by e-mail,
+unlinking.
 
 Every view that takes an account id reads the user's link to it first
 (``account_link_get``): an account that is not linked to this user is "not found", whether it
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,14 +25,22 @@ from abonent.billing import selectors as billing
 from abonent.core import clock
 from abonent.core.errors import DomainError, ValidationFailed
 from abonent.core.models import LinkProof
-from abonent.core.selectors import TermsNotSet, supplier_local_date
+from abonent.core.selectors import TermsNotSet, paperless_allowed, supplier_local_date
 from abonent.customers import selectors as customers
 from abonent.customers import services as accounts
 from abonent.customers.models import AccountLink
 from abonent.identity.enums import AuthChannel
 from abonent.identity.models import User
 from abonent.metering import selectors as metering
-from abonent.web.forms import AccountLinkForm, AccountSettingsForm, form_error, retry_after
+from abonent.web.forms import (
+    BY_EMAIL,
+    PAPER,
+    AccountLinkForm,
+    AccountSettingsForm,
+    PaperBillForm,
+    form_error,
+    retry_after,
+)
 from abonent.web.sessions import client_ip
 from abonent.web.templatetags.portal import account_number
 
@@ -161,8 +171,57 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             "money": billing.account_money_get(account=account),
             "last_charge": next(iter(billing.charges_list(account=account, months=1)), None),
             "today": supplier_local_date(supplier=account.supplier, now=now),
+            "paperless_allowed": paperless_allowed(supplier=account.supplier, now=now),
         },
     )
+
+
+# --- The paper bill or the bill by e-mail ---------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_paper_bill(request: HttpRequest, account_id: int) -> HttpResponse:
+    """How the account's bill comes: on paper or by e-mail to the user instead. The choice
+    is offered where the supplier allows it; a bill by e-mail may always be turned back to
+    paper."""
+    link = link_or_404(request, account_id)
+    user = _user(request)
+    account = link.account
+    now = clock.now()
+    current = PAPER if account.paperless_user_id is None else BY_EMAIL
+    form = PaperBillForm(request.POST) if request.method == "POST" else PaperBillForm(initial={"paper": current})
+    if request.method == "POST" and form.is_valid():
+        paper = form.cleaned_data["paper"]
+        try:
+            accounts.paper_bill_set(
+                user=user, account_id=account_id, paper=paper, channel=AuthChannel.WEB, ip=client_ip(request), now=now
+            )
+        except accounts.AccountNotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            number = account_number(account.number)
+            if paper:
+                text = _("Квитанция по счёту %(number)s будет приходить на бумаге.") % {"number": number}
+            else:
+                text = _("Квитанция по счёту %(number)s будет приходить на e‑mail %(email)s вместо бумажной.") % {
+                    "number": number,
+                    "email": user.email,
+                }
+            messages.success(request, text)
+            return redirect(reverse("web:account", kwargs={"account_id": account_id}) + "#bill")
+    context = {
+        "form": form,
+        "link": link,
+        "account": account,
+        "supplier": account.supplier,
+        "allowed": paperless_allowed(supplier=account.supplier, now=now),
+        "email_confirmed": bool(user.email and user.email_confirmed_at),
+    }
+    return render(request, "web/accounts/paper_bill.html", context)
 
 
 # --- Name, default, unlinking -------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from abonent.appeals.selectors import appeals_unread_count
 from abonent.identity.models import User
+from abonent.notifications.selectors import notifications_unread_count
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -16,4 +17,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
     if isinstance(user, User) and user.is_authenticated:
         # a callable: counted (one indexed query) only when a page draws the menu
         context["appeals_unread"] = partial(appeals_unread_count, user=user)
+        context["notifications_unread"] = partial(notifications_unread_count, user=user)
     return context

@@ -376,6 +376,25 @@ class AccountSettingsForm(PortalForm):
     )
 
 
+#: The ways a bill comes, as the radio buttons send them: the paper one, or by e-mail instead.
+PAPER, BY_EMAIL = "paper", "email"
+
+
+class PaperBillForm(PortalForm):
+    """A paper bill or the bill by e-mail instead (the domain's ``paper``: True or False)."""
+
+    paper = forms.TypedChoiceField(
+        label=_("Как получать квитанцию"),
+        choices=[(PAPER, _("Бумажную квитанцию, как обычно")), (BY_EMAIL, _("На e‑mail вместо бумажной"))],
+        coerce=lambda value: value == PAPER,
+        error_messages={
+            "required": _("Выберите, как получать квитанцию"),
+            "invalid_choice": _("Выберите, как получать квитанцию"),
+        },
+        widget=ChoiceRadios(attrs={"class": "choice__input"}),
+    )
+
+
 # --- Meter readings -------------------------------------------------------------------
 
 #: The field of a meter's value is ``meter_<id>``; a POST may name any id.

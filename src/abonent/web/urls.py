@@ -1,6 +1,18 @@
 from django.urls import path
 
-from abonent.web import accounts, appeals, auth, bills, money, payments, profile, readings, sandbox, views
+from abonent.web import (
+    accounts,
+    appeals,
+    auth,
+    bills,
+    money,
+    notifications,
+    payments,
+    profile,
+    readings,
+    sandbox,
+    views,
+)
 
 app_name = "web"
 
@@ -27,6 +39,7 @@ urlpatterns = [
     path("accounts/<int:account_id>/settings/", accounts.account_settings, name="account_settings"),
     path("accounts/<int:account_id>/default/", accounts.account_make_default, name="account_default"),
     path("accounts/<int:account_id>/unlink/", accounts.account_unlink, name="account_unlink"),
+    path("accounts/<int:account_id>/bill-delivery/", accounts.account_paper_bill, name="account_paper_bill"),
     # meter readings
     path("accounts/<int:account_id>/readings/", readings.readings, name="readings"),
     path("accounts/<int:account_id>/readings/sent/", readings.readings_sent, name="readings_sent"),
@@ -60,6 +73,11 @@ urlpatterns = [
     path("profile/sessions/<int:session_id>/end/", profile.session_end, name="profile_session_end"),
     path("profile/sessions/end-others/", profile.sessions_end_others, name="profile_sessions_end_others"),
     path("profile/delete/", profile.deletion, name="profile_delete"),
+    # messages: the notification centre, what comes where and in which language
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notifications_read_all, name="notifications_read_all"),
+    path("profile/notifications/", notifications.notification_settings, name="profile_notifications"),
+    path("profile/notifications/language/", notifications.message_language, name="profile_language"),
     # appeals and applications for connection: the list, writing, a case, its files
     path("appeals/", appeals.appeal_list, name="appeals"),
     path("appeals/new/", appeals.appeal_new, name="appeal_new"),
