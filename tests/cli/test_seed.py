@@ -37,6 +37,7 @@ from abonent.ledger.models import LedgerBalance, LedgerEntry
 from abonent.ledger.selectors import ledger_verify
 from abonent.metering.enums import ReadingChannel, ReadingStatus
 from abonent.metering.models import Meter, Reading
+from abonent.reminders.models import Announcement
 from tests.factories import account_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,6 +103,7 @@ def dump() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def wipe() -> None:
+    Announcement.objects.all().delete()  # kept from deletion with their supplier and author
     Appeal.objects.all().delete()
     AnswerTemplate.objects.all().delete()
     if connection.vendor == "postgresql":  # the database refuses to delete a ledger entry one by one

@@ -55,6 +55,13 @@ def test_operator_sees_unlinks_and_works_with_readings() -> None:
         "view_event",
         "view_answertemplate",
         "view_deadlinerule",
+        # messages: the delivery log searched, the notifications, templates, reminder runs and
+        # announcements seen, never changed
+        "view_delivery",
+        "view_notification",
+        "view_template",
+        "view_reminderrun",
+        "view_announcement",
     }
 
 
@@ -64,10 +71,33 @@ def test_senior_operator_changes_accounts_but_not_suppliers() -> None:
     assert {"change_personalaccount", "add_reading", "change_meter", "add_refund", "add_billrun"} <= granted
     assert {"add_payment", "change_payment", "change_refund"}.isdisjoint(granted)  # payments change by services only
     assert "change_supplier" not in granted
-    # an answer template out of use is removed; nothing else is ever deleted
-    assert {p for p in granted if p.startswith("delete_")} == {"delete_accountlink", "delete_answertemplate"}
+    # an answer or message template out of use is removed; nothing else is ever deleted
+    assert {p for p in granted if p.startswith("delete_")} == {
+        "delete_accountlink",
+        "delete_answertemplate",
+        "delete_template",
+    }
     assert {"add_answertemplate", "change_answertemplate", "change_appeal"} <= granted
     assert {"add_appeal", "delete_appeal", "change_deadlinerule"}.isdisjoint(granted)
+
+
+def test_senior_operator_keeps_message_templates_and_sends_announcements() -> None:
+    granted = perms(SENIOR_OPERATOR)
+    messages = {p for p in granted if p.endswith(("_delivery", "_notification", "_template", "_reminderrun",
+                                                  "_announcement", "_pushdevice", "_preference"))}  # fmt: skip
+
+    assert messages == {
+        "view_delivery",
+        "view_notification",
+        "view_template",
+        "add_template",
+        "change_template",
+        "delete_template",
+        "view_reminderrun",
+        "view_announcement",
+        "add_announcement",  # a draft, on the back office's announcement page (through the service)
+        "change_announcement",  # a draft changed and sent, on the same page
+    }
 
 
 def test_administrator_manages_suppliers_and_users() -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from abonent.core.models import Supplier, SupplierTerms
 from abonent.core.services import supplier_terms_add_statutory
 from abonent.identity.models import User
-from abonent.notifications.models import Delivery, OutboxMessage
+from abonent.notifications.models import OutboxMessage
 
 admin.site.site_header = _("Абонент — бэк-офис")
 admin.site.site_title = _("Бэк-офис")
@@ -31,6 +31,7 @@ class SupplierTermsInline(admin.TabularInline):
         "due_day",
         "bill_delivery_day",
         "sbp_allowed",
+        "paperless_allowed",
         "link_proofs",
     ]
 
@@ -62,6 +63,7 @@ class SupplierTermsAdmin(admin.ModelAdmin):
         "bill_delivery_day",
         "reading_window_start_day",
         "reading_window_end_day",
+        "paperless_allowed",
     ]
     list_filter = ["supplier"]
 
@@ -90,24 +92,3 @@ class AbonentUserAdmin(UserAdmin):
         *(UserAdmin.fieldsets or ()),
         (_("Контакты абонента"), {"fields": ["phone", "middle_name"]}),
     )
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    """The delivery log, read-only: the texts are not shown (sent and failed ones are purged)."""
-
-    list_display = ["created_at", "channel", "kind", "recipient", "status", "attempts", "provider", "sent_at"]
-    list_filter = ["status", "channel", "provider", "kind"]
-    search_fields = ["=recipient", "=provider_message_id"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-    exclude = ["body"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

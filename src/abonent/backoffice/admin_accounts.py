@@ -245,6 +245,8 @@ class PersonalAccountAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [MeterInline, EquipmentInline, ContractInline, BenefitInline]
     change_form_template = "backoffice/personalaccount_change_form.html"
+    # The bill by e-mail instead of paper is the subscriber's choice, made in their account.
+    readonly_fields = ["paperless_user", "paperless_since"]
 
     @admin.display(description=_("владелец"))
     def holder_name(self, obj: PersonalAccount) -> str:

@@ -14,6 +14,8 @@ class BackofficeConfig(AppConfig):
             admin_billing,
             admin_documents,
             admin_identity,
+            admin_notifications,
             admin_payments,
             admin_readings,
+            admin_reminders,
         )

@@ -23,6 +23,7 @@ from django.db import connection, connections, transaction
 from abonent.cli.demo.appeals import AppealsReport, appeals_ensure
 from abonent.cli.demo.generator import GeneratedAccount, IdCursor, Row, SupplierPlan, account_generate, supplier_plan
 from abonent.cli.demo.history import HistoryReport, history_run
+from abonent.cli.demo.notifications import NotificationsReport, notifications_ensure
 from abonent.cli.demo.suppliers import DEMO_SUPPLIERS, DemoSupplier, accounts_split
 from abonent.cli.demo.writer import TABLES, BulkWriter
 from abonent.core.models import LinkProof, Supplier, SupplierTerms
@@ -32,8 +33,9 @@ from abonent.customers.enums import AccountStatus
 from abonent.customers.models import AccountLink, PersonalAccount
 from abonent.identity.enums import AuthChannel, ConsentKind
 from abonent.identity.models import Consent, User
-from abonent.identity.roles import ADMINISTRATOR, OPERATOR, roles_sync
+from abonent.identity.roles import ADMINISTRATOR, OPERATOR, SENIOR_OPERATOR, roles_sync
 from abonent.identity.selectors import consent_document_get
+from abonent.notifications.models import Notification
 
 _IN_CHUNK = 900  # SQLite's old limit on the parameters of one query
 
@@ -53,6 +55,9 @@ class StaffMember:
 STAFF: tuple[StaffMember, ...] = (
     StaffMember("Администратор", "admin", "admin-demo-2026", True, ADMINISTRATOR, "Громов", "Алексей", "Павлович"),
     StaffMember("Оператор", "operator", "operator-demo-2026", False, OPERATOR, "Морозова", "Ольга", "Викторовна"),
+    StaffMember(
+        "Старший оператор", "senior", "senior-demo-2026", False, SENIOR_OPERATOR, "Лебедева", "Ирина", "Сергеевна"
+    ),
 )
 
 
@@ -111,6 +116,7 @@ class SeedReport:
     seconds: float
     history: HistoryReport | None = None
     appeals: AppealsReport = field(default_factory=AppealsReport)
+    messages: int = 0  # the demo subscriber's notifications, made now or before
 
     @property
     def nothing_new(self) -> bool:
@@ -236,6 +242,21 @@ def _appeals_ensure(suppliers: list[SupplierReport], *, today: dt.date) -> Appea
     return appeals_ensure(user=user, account=account, operator=operator, today=today)
 
 
+def _notifications_ensure(suppliers: list[SupplierReport], *, today: dt.date) -> NotificationsReport:
+    """The demo subscriber's phone registered for push and their messages: the reading
+    window, the last bill, an operator's announcement (through the notifications and the
+    reminders services)."""
+    user = User.objects.filter(phone=SUBSCRIBER.phone).first()
+    operator = User.objects.filter(username="operator").first()
+    first = next((s.accounts[0] for s in suppliers if s.accounts), None)
+    if user is None or operator is None or first is None:
+        return NotificationsReport()
+    account = PersonalAccount.objects.select_related("supplier").get(
+        supplier__code=suppliers[0].code, number=first.number
+    )
+    return notifications_ensure(user=user, account=account, operator=operator, today=today)
+
+
 def plan_for(demo: DemoSupplier, supplier: Supplier, *, seed: int, today: dt.date) -> SupplierPlan:
     windows = SupplierTerms.objects.filter(supplier=supplier).values_list(
         "effective_from", "reading_window_start_day", "reading_window_end_day"
@@ -317,6 +338,8 @@ def seed_run(
         **dict.fromkeys(HISTORY_KEYS, 0),
         "appeal": 0,
         "answer_template": 0,
+        "notification": 0,
+        "push_device": 0,
     }
     with transaction.atomic():
         suppliers = [_supplier_ensure(demo) for demo in DEMO_SUPPLIERS]
@@ -393,8 +416,13 @@ def seed_run(
             created[key] = getattr(history, key)
     with transaction.atomic():
         subscriber, created["subscriber"] = _subscriber_ensure(reports, now=dt.datetime.now(dt.UTC))
+    told_before = Notification.objects.filter(user__phone=SUBSCRIBER.phone).count()
     appeals = _appeals_ensure(reports, today=today)
     created["appeal"], created["answer_template"] = appeals.appeals, appeals.templates
+    messages = _notifications_ensure(reports, today=today)
+    created["push_device"] = messages.devices
+    # the appeals' answers are told too: every message of the demo subscriber made now
+    created["notification"] = Notification.objects.filter(user__phone=SUBSCRIBER.phone).count() - told_before
     return SeedReport(
         created=created,
         suppliers=reports,
@@ -403,4 +431,5 @@ def seed_run(
         seconds=time.perf_counter() - started,
         history=history,
         appeals=appeals,
+        messages=told_before + created["notification"],
     )

@@ -139,6 +139,8 @@ def _kaliningrad() -> DemoSupplier:
         "reading_window_start_day": 20,
         "reading_window_end_day": 25,
         "link_proofs": [LinkProof.PIN.value, LinkProof.LAST_CHARGE.value],
+        # bills on paper only: the portal explains that this supplier does not send them by e-mail
+        "paperless_allowed": False,
     }
     return DemoSupplier(
         fields=fields,
