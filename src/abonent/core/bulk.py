@@ -1,6 +1,7 @@
 """Reading and inserting many rows at once, past the ORM's per-value work.
 
-``rows_insert``: COPY on PostgreSQL, one prepared statement on SQLite. Rows are tuples in
+``rows_insert``: COPY on PostgreSQL, one prepared statement on SQLite (on both, the rows
+that would break a unique constraint may be skipped instead). Rows are tuples in
 the order of ``fields`` (model field names; a foreign key by its ``<name>_id`` column);
 dates, datetimes and decimals are Python values, JSON a string. It runs on the current
 connection, inside the caller's transaction.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 def _converters(model: type[models.Model], fields: Sequence[str]) -> list[tuple[int, Callable[[Any], Any]]]:
@@ -33,9 +34,14 @@ def _converters(model: type[models.Model], fields: Sequence[str]) -> list[tuple[
     return result
 
 
-def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` into ``model``'s table; returns how many. A broken constraint raises
-    the database's IntegrityError and, inside a transaction, leaves nothing written."""
+def rows_insert(
+    model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple[Any, ...]], *, skip_conflicts: bool = False
+) -> int:
+    """Insert ``rows`` into ``model``'s table; returns how many were given. A broken
+    constraint raises the database's IntegrityError and, inside a transaction, leaves
+    nothing written — unless ``skip_conflicts``: then a row that would break a unique
+    constraint is left out (``INSERT … ON CONFLICT DO NOTHING``; on PostgreSQL from a scratch
+    table the rows are copied to) and the others are inserted."""
     qn = connection.ops.quote_name
     columns = [str(model._meta.get_field(name).column) for name in fields]  # type: ignore[union-attr]
     table = qn(model._meta.db_table)
@@ -43,6 +49,18 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
     count = 0
     connection.ensure_connection()
     raw: Any = connection.connection
+    if connection.vendor == "postgresql" and skip_conflicts:
+        # COPY has no ON CONFLICT: the rows go to a scratch table of the transaction first.
+        scratch = qn(f"_rows_{model._meta.db_table}")
+        with transaction.atomic(), raw.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
+            with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} ON CONFLICT DO NOTHING")
+            cursor.execute(f"DROP TABLE {scratch}")
+        return count
     if connection.vendor == "postgresql":
         with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -59,7 +77,8 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
         converted.append(values)
     if converted:
         marks = ", ".join("?" for _ in columns)
-        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", converted)
+        conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){conflicts}", converted)
     return len(converted)
 
 

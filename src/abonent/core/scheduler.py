@@ -37,6 +37,9 @@ class EmbeddedBeat:
     """Checks the schedule every ``tick`` seconds and runs what is due."""
 
     def __init__(self, *, app: Celery, entries: dict[str, dict[str, Any]], tick: float = 20) -> None:
+        # The task modules, as a worker imports them when it starts: in the portal's process
+        # nothing else may have imported them yet, and a task not imported is not known.
+        app.loader.import_default_modules()
         self.app = app
         self.entries = {name: (entry, _as_schedule(entry["schedule"], app)) for name, entry in entries.items()}
         self.tick = tick

@@ -92,8 +92,6 @@ DEBT_NOTICE_PERIODS = 2
 
 #: The notification centre shows the latest this many messages.
 CENTRE_LIMIT = 100
-#: Messages older than this are removed from the centre (and their occasions forgotten).
-CENTRE_KEEP = dt.timedelta(days=400)
 
 
 def rule_of(kind: str) -> KindRule | None:

@@ -168,7 +168,7 @@ def text_errors(text: str, *, kind: str) -> list[str]:
     try:
         parts = list(_FORMATTER.parse(text))
     except ValueError:
-        return [str(_("Фигурные скобки не парные: подстановка пишется как {сумма}, например {amount}"))]
+        return [str(_("Фигурные скобки не парные: подстановка пишется в фигурных скобках, например {amount}"))]
     errors = []
     for _literal, name, spec, conversion in parts:
         if name is None:

@@ -334,14 +334,23 @@ def reminders_due(*, supplier: Supplier, day: dt.date, size: int = 1000) -> Iter
     yield from _contracts(supplier, day, terms, size)
 
 
+def _spellings(accounts: QuerySet[PersonalAccount], field: str, value: str) -> list[str]:
+    """The spellings of ``value`` in the accounts' ``field``, the letter case and the spaces
+    aside. (Compared here, not in SQL: SQLite's LIKE and upper() fold Latin letters only,
+    so «г. подольск» would not find «г. Подольск» there.)"""
+    wanted = " ".join(value.split()).casefold()
+    found = accounts.order_by().values_list(field, flat=True).distinct()
+    return [spelling for spelling in found if " ".join(spelling.split()).casefold() == wanted]
+
+
 def announcement_audience(*, announcement: Announcement) -> QuerySet[User]:
     """The users an announcement reaches: active, linked to an active account of its
     supplier in its area; each once however many accounts they have there."""
     accounts = PersonalAccount.objects.filter(supplier_id=announcement.supplier_id, status=AccountStatus.ACTIVE)
     if announcement.locality:
-        accounts = accounts.filter(locality__iexact=announcement.locality)
+        accounts = accounts.filter(locality__in=_spellings(accounts, "locality", announcement.locality))
     if announcement.street:
-        accounts = accounts.filter(street__iexact=announcement.street)
+        accounts = accounts.filter(street__in=_spellings(accounts, "street", announcement.street))
     linked = AccountLink.objects.filter(user_id=OuterRef("pk"), account__in=accounts)
     return User.objects.filter(is_active=True).filter(Exists(linked)).order_by("pk")
 

@@ -184,6 +184,34 @@ def announcement_create(
     )
 
 
+def announcement_update(
+    *,
+    announcement_id: int,
+    title: str,
+    text: str,
+    locality: str = "",
+    street: str = "",
+    safety: bool = False,
+) -> Announcement:
+    """Change a draft (a sent one stays as it was sent). Raises AnnouncementNotFound,
+    AnnouncementAlreadySent, ValidationFailed (nothing written)."""
+    title, text = " ".join(title.split()), text.strip()
+    locality, street = " ".join(locality.split()), " ".join(street.split())
+    with transaction.atomic():
+        announcement = Announcement.objects.select_for_update().filter(pk=announcement_id).first()
+        if announcement is None:
+            raise AnnouncementNotFound()
+        if announcement.status != AnnouncementStatus.DRAFT:
+            raise AnnouncementAlreadySent()
+        errors = _announcement_errors(title=title, text=text, locality=locality, street=street)
+        if errors:
+            raise ValidationFailed(errors)
+        announcement.title, announcement.text, announcement.safety = title, text, safety
+        announcement.locality, announcement.street = locality, street
+        announcement.save(update_fields=["title", "text", "locality", "street", "safety"])
+    return announcement
+
+
 def announcement_send(*, announcement_id: int, actor: User, now: dt.datetime, channel: str) -> Announcement:
     """Send a draft: it is marked sent at once (a second press sends nothing) and delivered
     by a job. Raises AnnouncementNotFound, AnnouncementAlreadySent, ValidationFailed (the
