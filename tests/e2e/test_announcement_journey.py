@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from abonent.core.models import Supplier
@@ -24,7 +24,7 @@ from abonent.notifications.enums import Kind
 from abonent.notifications.models import Delivery, Notification
 from abonent.reminders.enums import AnnouncementStatus
 from abonent.reminders.models import Announcement
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, icon_left
 from tests.factories import account_make
 from tests.web.identity import consent_documents_publish
 
@@ -47,17 +47,11 @@ def _shot(page: Page, artifacts: Path, name: str, *, scroll: bool = True) -> Non
     page.screenshot(path=artifacts / f"{name}.png", full_page=True)
 
 
-def _icon_left(request: Request) -> bool:
-    """The browser asks for the page's icon on its own, after the page, and drops the
-    request when the page goes on: not a problem of the pages under test."""
-    return "favicon" in request.url and request.failure == "net::ERR_ABORTED"
-
-
 def _watched(context: BrowserContext, problems: list[str]) -> Page:
     page = context.new_page()
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"script: {error}"))
-    page.on("requestfailed", lambda request: None if _icon_left(request) else problems.append(f"failed: {request.url}"))
+    page.on("requestfailed", lambda request: None if icon_left(request) else problems.append(f"failed: {request.url}"))
     page.on(
         "response",
         lambda response: problems.append(f"{response.status}: {response.url}") if response.status >= 400 else None,
