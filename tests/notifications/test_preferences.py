@@ -11,7 +11,7 @@ from abonent.identity.models import User
 from abonent.notifications.enums import Channel, Kind, PushPlatform
 from abonent.notifications.models import Preference
 from abonent.notifications.selectors import ChannelChoice, preferences_get
-from abonent.notifications.services import PreferenceNotAllowed, preferences_set, push_device_register
+from abonent.notifications.services import PreferenceNotAllowed, Recipient, preferences_set, push_device_register
 from tests.web.identity import user_make
 
 pytestmark = pytest.mark.django_db
@@ -33,15 +33,20 @@ def stored(user: User) -> list[tuple[str, str, bool, dt.datetime]]:
     )
 
 
+def reaching(user: User, *, email: bool, phone: bool) -> Recipient:
+    """The user as a message sees them, with a confirmed e-mail and phone or not."""
+    return Recipient(user_id=user.pk, email=user.email if email else None, phone=user.phone if phone else None)
+
+
 def matrix(user: User, *, email: bool = True, phone: bool = True) -> dict[str, list[tuple[str, bool, bool, bool]]]:
     return {
         k.kind: [(c.channel, c.enabled, c.mandatory, c.available) for c in k.channels]
-        for k in preferences_get(user=user, email_confirmed=email, phone_confirmed=phone)
+        for k in preferences_get(recipient=reaching(user, email=email, phone=phone))
     }
 
 
 def test_the_defaults_of_a_new_subscriber(user: User) -> None:
-    choices = preferences_get(user=user, email_confirmed=True, phone_confirmed=False)
+    choices = preferences_get(recipient=reaching(user, email=True, phone=False))
 
     assert [(k.kind, k.label) for k in choices] == [
         (Kind.READINGS_OPEN, "открылся приём показаний"),

@@ -76,10 +76,7 @@ def _device(device: PushDevice) -> dict[str, Any]:
 
 
 def _preferences(user: User) -> list[dict[str, Any]]:
-    recipient = recipient_of(user)
-    matrix = selectors.preferences_get(
-        user=user, email_confirmed=recipient.email is not None, phone_confirmed=recipient.phone is not None
-    )
+    matrix = selectors.preferences_get(recipient=recipient_of(user))
     return [
         {
             "kind": item.kind,

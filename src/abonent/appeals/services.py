@@ -241,10 +241,11 @@ def _files_store(
 def notify_channels_for(user: User) -> list[NotifyChannel]:
     """How the user can be told of an answer, the preferred first: by SMS and by e-mail only
     to a confirmed contact; in the portal always."""
+    recipient = recipient_of(user)
     channels = []
-    if user.phone and user.phone_confirmed_at:
+    if recipient.phone is not None:
         channels.append(NotifyChannel.SMS)
-    if user.email and user.email_confirmed_at:
+    if recipient.email is not None:
         channels.append(NotifyChannel.EMAIL)
     return [*channels, NotifyChannel.PORTAL]
 

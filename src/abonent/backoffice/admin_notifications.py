@@ -46,6 +46,7 @@ from abonent.core import clock
 from abonent.core.models import Supplier
 from abonent.core.money import format_rubles
 from abonent.core.periods import Period
+from abonent.identity.contacts import InvalidLogin, login_parse
 from abonent.identity.models import User
 from abonent.notifications.enums import Channel, Kind
 from abonent.notifications.models import Delivery, Notification, Preference, PushDevice, Template
@@ -297,9 +298,16 @@ class DeliveryAdmin(ReadOnlyList):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
     ) -> tuple[QuerySet[Delivery], bool]:
-        if not search_term.strip():
+        term = search_term.strip().lstrip("№").strip()
+        if not term:
             return queryset, False
-        return queryset & deliveries_search(query=search_term.strip().lstrip("№").strip()), False
+        if term.isdigit() and len(term) < 10:  # a user's number
+            return queryset & deliveries_search(user_id=int(term)), False
+        try:
+            _kind, recipient = login_parse(term)  # a phone however written, or an e-mail
+        except InvalidLogin:
+            recipient = term  # a push token, or an address as it was stored
+        return queryset & deliveries_search(recipient=recipient), False
 
 
 # --- Notifications ------------------------------------------------------------------------

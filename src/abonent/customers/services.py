@@ -30,6 +30,7 @@ from abonent.customers.enums import AccountStatus, LinkOutcome
 from abonent.customers.models import AccountLink, LinkAttempt, PersonalAccount
 from abonent.customers.proofs import proof_matches, proof_parse, proofs_accepted
 from abonent.identity.models import User
+from abonent.identity.selectors import recipient_of
 from abonent.identity.services import TooManyAttempts
 
 LINK_FAILS_PER_USER = Limit("link.user", 5, 3600)
@@ -368,7 +369,7 @@ def paper_bill_set(
         if not paper:
             if not paperless_allowed(supplier=account.supplier, now=now):
                 raise PaperlessNotAllowed(supplier=account.supplier.short_name)
-            if not (user.email and user.email_confirmed_at):
+            if recipient_of(user).email is None:
                 raise PaperlessNeedsEmail(
                     {"paper": [str(_("Укажите и подтвердите e-mail в профиле — квитанция будет приходить на него"))]},
                     _("Нет подтверждённого e-mail"),

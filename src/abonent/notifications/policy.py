@@ -87,12 +87,6 @@ PAYMENT_DUE_DAYS_BEFORE = 3
 #: Payments through a bank reach us in its registry a few days later: the debt reminder
 #: waits this long after the due date so it does not go to someone who paid on time.
 DEBT_DAYS_AFTER = 5
-#: The debt notice: the last two billed periods are unpaid (ПП РФ №549, п.45 «в»).
-DEBT_NOTICE_PERIODS = 2
 
 #: The notification centre shows the latest this many messages.
 CENTRE_LIMIT = 100
-
-
-def rule_of(kind: str) -> KindRule | None:
-    return KINDS.get(kind)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -10,6 +8,7 @@ from django.db.models import QuerySet
 from abonent.notifications.enums import Channel, Kind
 from abonent.notifications.models import Delivery, Notification, OutboxMessage, Preference, PushDevice
 from abonent.notifications.policy import CENTRE_LIMIT, CHANNEL_ORDER, KINDS
+from abonent.notifications.services import NotificationNotFound, Recipient
 
 
 def outbox_latest(*, limit: int = 50, recipient: str | None = None) -> QuerySet[OutboxMessage]:
@@ -47,20 +46,20 @@ class KindChoices:
     channels: list[ChannelChoice]
 
 
-def preferences_get(*, user: AbstractBaseUser, email_confirmed: bool, phone_confirmed: bool) -> list[KindChoices]:
+def preferences_get(*, recipient: Recipient) -> list[KindChoices]:
     """What the subscriber receives, kind by kind (those they choose), channel by channel in
     ``CHANNEL_ORDER``: their choice or the default, whether it is mandatory, and whether it
     can reach them (the portal always; e-mail and SMS to a confirmed contact; push to a
     registered device)."""
     stored = {
-        (k, c): e for k, c, e in Preference.objects.filter(user_id=user.pk).values_list("kind", "channel", "enabled")
+        (k, c): e
+        for k, c, e in Preference.objects.filter(user_id=recipient.user_id).values_list("kind", "channel", "enabled")
     }
-    has_device = PushDevice.objects.filter(user_id=user.pk).exists()
     reach = {
         Channel.PORTAL: True,
-        Channel.PUSH: has_device,
-        Channel.EMAIL: email_confirmed,
-        Channel.SMS: phone_confirmed,
+        Channel.PUSH: PushDevice.objects.filter(user_id=recipient.user_id).exists(),
+        Channel.EMAIL: recipient.email is not None,
+        Channel.SMS: recipient.phone is not None,
     }
     result = []
     for kind, rule in KINDS.items():
@@ -98,8 +97,6 @@ def notifications_list(
 
 def notification_get(*, user: AbstractBaseUser, notification_id: int) -> Notification:
     """One of the user's notifications. Raises NotificationNotFound."""
-    from abonent.notifications.services import NotificationNotFound
-
     item = Notification.objects.filter(user_id=user.pk, in_portal=True, pk=notification_id).first()
     if item is None:
         raise NotificationNotFound()
@@ -110,41 +107,13 @@ def notifications_unread_count(*, user: AbstractBaseUser) -> int:
     return Notification.objects.filter(user_id=user.pk, in_portal=True, read_at__isnull=True).count()
 
 
-def deliveries_search(
-    *,
-    query: str = "",
-    channel: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    supplier_id: int | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> QuerySet[Delivery]:
-    """The delivery log as operators search it: ``query`` is a phone (any spelling), an
-    e-mail or a user's id; newest first."""
+def deliveries_search(*, recipient: str | None = None, user_id: int | None = None) -> QuerySet[Delivery]:
+    """The delivery log as operators search it: the messages to ``recipient`` (a phone in
+    E.164, an e-mail in any letter case, a device token) or to the user ``user_id``;
+    newest first."""
     deliveries = Delivery.objects.all()
-    query = query.strip()
-    if query:
-        digits = re.sub(r"\D", "", query)
-        if "@" in query:
-            deliveries = deliveries.filter(recipient__iexact=query)
-        elif query.isdigit() and len(query) < 10:
-            deliveries = deliveries.filter(user_id=int(query))
-        elif len(digits) >= 10:
-            phone = "+7" + digits[-10:] if len(digits) in (10, 11) and digits[-10] == "9" else "+" + digits
-            deliveries = deliveries.filter(recipient=phone)
-        else:
-            deliveries = deliveries.filter(recipient=query)
-    if channel:
-        deliveries = deliveries.filter(channel=channel)
-    if status:
-        deliveries = deliveries.filter(status=status)
-    if kind:
-        deliveries = deliveries.filter(kind=kind)
-    if supplier_id:
-        deliveries = deliveries.filter(supplier_id=supplier_id)
-    if since:
-        deliveries = deliveries.filter(created_at__gte=since)
-    if until:
-        deliveries = deliveries.filter(created_at__lt=until)
+    if recipient is not None:
+        deliveries = deliveries.filter(recipient__iexact=recipient)
+    if user_id is not None:
+        deliveries = deliveries.filter(user_id=user_id)
     return deliveries.order_by("-created_at", "-id")

@@ -37,7 +37,7 @@ from abonent.metering.selectors import window_of
 from abonent.notifications.enums import Kind
 from abonent.notifications.policy import DEBT_DAYS_AFTER, PAYMENT_DUE_DAYS_BEFORE
 from abonent.notifications.services import Occasion, Recipient
-from abonent.reminders.models import Announcement, ReminderRun
+from abonent.reminders.models import Announcement
 
 ZERO = Decimal("0.00")
 _USER = tuple(f"user__{name}" if name != "id" else "user_id" for name in RECIPIENT_FIELDS)
@@ -353,7 +353,3 @@ def announcement_audience(*, announcement: Announcement) -> QuerySet[User]:
         accounts = accounts.filter(street__in=_spellings(accounts, "street", announcement.street))
     linked = AccountLink.objects.filter(user_id=OuterRef("pk"), account__in=accounts)
     return User.objects.filter(is_active=True).filter(Exists(linked)).order_by("pk")
-
-
-def reminder_runs_latest(*, limit: int = 50) -> QuerySet[ReminderRun]:
-    return ReminderRun.objects.select_related("supplier").order_by("-day", "supplier__short_name")[:limit]

@@ -31,6 +31,7 @@ from abonent.customers import services as accounts
 from abonent.customers.models import AccountLink
 from abonent.identity.enums import AuthChannel
 from abonent.identity.models import User
+from abonent.identity.selectors import recipient_of
 from abonent.metering import selectors as metering
 from abonent.web.forms import (
     BY_EMAIL,
@@ -219,7 +220,7 @@ def account_paper_bill(request: HttpRequest, account_id: int) -> HttpResponse:
         "account": account,
         "supplier": account.supplier,
         "allowed": paperless_allowed(supplier=account.supplier, now=now),
-        "email_confirmed": bool(user.email and user.email_confirmed_at),
+        "email_confirmed": recipient_of(user).email is not None,
     }
     return render(request, "web/accounts/paper_bill.html", context)
 

@@ -31,6 +31,7 @@ from abonent.core.errors import DomainError
 from abonent.customers import selectors as customers
 from abonent.identity import services as identity
 from abonent.identity.models import User
+from abonent.identity.selectors import recipient_of
 from abonent.notifications import selectors as notices
 from abonent.notifications import services as notifying
 from abonent.web.forms import form_error
@@ -102,11 +103,7 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 
 
 def _matrix(user: User) -> list[notices.KindChoices]:
-    return notices.preferences_get(
-        user=user,
-        email_confirmed=bool(user.email and user.email_confirmed_at),
-        phone_confirmed=bool(user.phone and user.phone_confirmed_at),
-    )
+    return notices.preferences_get(recipient=recipient_of(user))
 
 
 def _settings_page(
