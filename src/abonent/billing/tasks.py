@@ -2,13 +2,14 @@
 
 ``billing_run_task`` opens a run and sends its chunks: each chunk is a task of its own, so
 the chunks spread over the workers, and the chunk that finds every chunk done closes the run
-(under a row lock, so exactly one does). No result backend is needed. A chunk that fails
-marks the run failed; a new run of the period takes over where it stopped.
+(under a row lock, so exactly one does). No result backend is needed. A chunk whose database
+went away (PostgreSQL restarting) is tried again in a few seconds, up to 8 times; a chunk that
+fails otherwise marks the run failed, and a new run of the period takes over where it stopped.
 """
 
 from __future__ import annotations
 
-from celery import group, shared_task
+from celery import Task, group, shared_task
 
 from abonent.billing.models import BillingRun
 from abonent.billing.services import (
@@ -21,6 +22,7 @@ from abonent.billing.services import (
     billing_run_start,
 )
 from abonent.core import clock
+from abonent.core.jobs import DATABASE_GONE, retry_countdown
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code, supplier_local_date
 
@@ -59,8 +61,8 @@ def billing_run_task(
     return run.pk
 
 
-@shared_task(name="abonent.billing.tasks.billing_chunk_task")
-def billing_chunk_task(chunk_id: int, run_id: int) -> int | None:
+@shared_task(bind=True, name="abonent.billing.tasks.billing_chunk_task", max_retries=8)
+def billing_chunk_task(self: Task, chunk_id: int, run_id: int) -> int | None:
     """Compute and post one chunk of run ``run_id``; returns how many accounts it billed
     (None: it was done before). A run that has ended (failed, or taken over by a new one)
     leaves the chunk to the run that goes on; any other failure fails the run."""
@@ -69,6 +71,11 @@ def billing_chunk_task(chunk_id: int, run_id: int) -> int | None:
         billing_run_finish_when_done(run_id=run_id, now=clock.now())
     except RunNotRunning:
         return None
+    except DATABASE_GONE as exc:
+        if not self.request.is_eager and self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+        billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
+        raise
     except Exception as exc:
         billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise

@@ -34,6 +34,19 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "1
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when ABONENT_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The reverse proxies in front of the app servers (CIDR, e.g. 10.0.0.5/32,127.0.0.1/32): the
+# client's address of their requests is read from X-Forwarded-For (abonent.core.proxy).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+try:
+    import ipaddress as _ipaddress
+
+    for _cidr in TRUSTED_PROXIES:
+        _ipaddress.ip_network(_cidr, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}; expected networks such as 10.0.0.5/32") from None
+# Old keys still accepted for sessions, password-reset links and signed values while a new
+# SECRET_KEY goes out (rotation: deploy/README.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "abonent.core.proxy.ForwardedForMiddleware",  # the client's address behind TRUSTED_PROXIES
+    "abonent.core.observability.RequestIdMiddleware",  # first: its access line covers the whole request
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -132,6 +147,33 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A worker that loses the broker stops the jobs it is running: they are not acknowledged yet
+# (acks late), so the broker gives them out again and they run once more, from the start.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the LOGGING below formats the workers' lines too
+CELERY_WORKER_SEND_TASK_EVENTS = False
+# A job taken by a worker that then vanished (killed, its machine lost) goes back to the queue
+# when it has not been acknowledged for this long. Longer than the longest job: a job still
+# running past it would be given to a second worker as well (the jobs are idempotent, so it
+# costs time, not correctness).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 5,
+    "socket_timeout": 10,
+    "health_check_interval": 30,
+}
+# Sending a job waits up to about 5 s for the broker to come back (a Redis restart).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Queues per kind of work, so a month's billing or bills cannot hold up a payment's message:
+# a worker is started for some of them (celery worker -Q billing,bills) or for all.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "abonent.billing.tasks.*": {"queue": "billing"},
+    "abonent.documents.tasks.bills_*": {"queue": "bills"},
+    "abonent.notifications.tasks.*": {"queue": "notifications"},
+    "abonent.reminders.tasks.*": {"queue": "notifications"},
+}
+CELERY_QUEUES_ALL = "default,billing,bills,notifications"
 CELERY_BEAT_SCHEDULE = {
     # The delivery log: attempt again the e-mails and SMS whose retry is due.
     "deliveries-retry-due": {"task": "abonent.notifications.tasks.deliveries_retry_due", "schedule": 60.0},
@@ -144,6 +186,27 @@ CELERY_BEAT_SCHEDULE = {
 # Without a broker (the embedded default) `abonent runserver` runs the schedule above in a
 # thread of its own process; off, nothing periodic runs there.
 EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", not PRODUCTION)
+
+# --- Shared cache -----------------------------------------------------------------------
+# REDIS_URL (redis://host:6379/1) gives every app server one cache, and sessions kept in the
+# database are read through it. Without it each process has a cache of its own, which is
+# right for one process (the embedded default). Redis being away is a cache miss, not an
+# error: sessions are still read from the database.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: expected a redis://, rediss:// or unix:// address")
+CACHES = {
+    "default": {
+        "BACKEND": "abonent.core.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "abonent",
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry_on_timeout": False},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # --- Auth and sessions ----------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -311,11 +374,25 @@ if PRODUCTION:
     LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Logging --------------------------------------------------------------------------
+# LOG_FORMAT: plain (a readable line; the default) or json (one JSON object a line with the
+# request id, the job, the process role (APP_SERVER or the worker's name) and the fields given
+# in extra=; the default when ABONENT_ENV=production). Each request is logged once on
+# "abonent.request" (/healthz and /metrics at DEBUG only).
+# WORKER_METRICS_PORT: a Celery worker serves its Prometheus metrics on this port ([address:]port,
+# all interfaces without an address); with PROMETHEUS_MULTIPROC_DIR (a directory of its own per
+# worker, emptied before it starts) the processes of its pool are summed. Empty: not served.
+LOG_FORMAT = env_str("LOG_FORMAT") or ("json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected plain or json")
+WORKER_METRICS_PORT = env_str("WORKER_METRICS_PORT").strip()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "abonent.core.observability.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

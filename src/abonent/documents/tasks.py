@@ -3,7 +3,8 @@
 ``bills_run_task`` opens a run and sends its chunks: each chunk is a task of its own, so the
 chunks spread over the workers, and the chunk that finds every chunk done closes the run
 (under a row lock, so exactly one does). No result backend is needed. A chunk that fails
-marks the run failed; a new run of the period takes over and draws only what is missing.
+marks the run failed (one whose database went away is tried again in a few seconds first); a
+new run of the period takes over and draws only what is missing.
 
 A chunk is acknowledged after it ends, and sent again when its worker dies: a chunk run
 twice draws only the bills that are not current yet, so the second attempt finishes the
@@ -12,9 +13,10 @@ first one's work and writes nothing twice.
 
 from __future__ import annotations
 
-from celery import group, shared_task
+from celery import Task, group, shared_task
 
 from abonent.core import clock
+from abonent.core.jobs import DATABASE_GONE, retry_countdown
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code
@@ -61,8 +63,14 @@ def bills_run_task(
     return run.pk
 
 
-@shared_task(name="abonent.documents.tasks.bills_chunk_task", acks_late=True, reject_on_worker_lost=True)
-def bills_chunk_task(chunk_id: int, run_id: int) -> int | None:
+@shared_task(
+    bind=True,
+    name="abonent.documents.tasks.bills_chunk_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=8,
+)
+def bills_chunk_task(self: Task, chunk_id: int, run_id: int) -> int | None:
     """Draw the missing and out-of-date bills of one chunk of run ``run_id``; returns how
     many it drew (None: the chunk was done before, or the run has ended). The last chunk to
     end closes the run. A run that has ended (failed, or taken over by a new one) leaves the
@@ -72,6 +80,11 @@ def bills_chunk_task(chunk_id: int, run_id: int) -> int | None:
         bills_run_finish(run_id=run_id, now=clock.now())
     except BillRunNotRunning:
         return None
+    except DATABASE_GONE as exc:
+        if not self.request.is_eager and self.request.retries < (self.max_retries or 0):
+            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+        bills_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
+        raise
     except Exception as exc:
         bills_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise

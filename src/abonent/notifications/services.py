@@ -34,7 +34,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from abonent.core import clock
+from abonent.core import clock, metrics
 from abonent.core.bulk import rows_insert
 from abonent.core.errors import NotFound, ValidationFailed
 from abonent.core.jobs import job_enqueue
@@ -372,6 +372,7 @@ def _attempt(delivery: Delivery, *, now: dt.datetime) -> DeliveryStatus:
         )
         delivery.attempts -= 1
         delivery.next_attempt_at = wait_until
+        metrics.delivery_attempted(channel=delivery.channel, outcome="deferred")
         return DeliveryStatus(delivery.status)
     provider = ""
     message_id = ""
@@ -432,6 +433,7 @@ def _attempt(delivery: Delivery, *, now: dt.datetime) -> DeliveryStatus:
         logger.warning("delivery %s: attempt %s failed (%s): %s", delivery.pk, delivery.attempts, status, error)
     for name, value in fields.items():
         setattr(delivery, name, value)
+    metrics.delivery_attempted(channel=delivery.channel, outcome=status)
     return status
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from abonent.core import metrics
 from abonent.core.audit import audit_record
 from abonent.core.errors import DomainError, NotFound, ValidationFailed
 from abonent.core.jobs import job_enqueue
@@ -285,9 +287,10 @@ def _send(payment: Payment) -> Payment:
         log.warning("payment %s: the gateway did not answer: %s", payment.public_id, exc)
         raise PaymentGatewayUnavailable() from None
     except GatewayRefused as exc:
-        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+        if Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
             status=PaymentStatus.CANCELED, canceled_reason=(exc.code or "refused")[:100]
-        )
+        ):
+            metrics.payment_settled(gateway=payment.gateway, outcome="refused", amount=payment.amount)
         raise PaymentRefusedByGateway(reason=str(exc)) from None
     return _apply(payment.pk, answer, now=payment.created_at)
 
@@ -330,6 +333,10 @@ def _apply(payment_id: int, answer: GatewayPayment, *, now: dt.datetime) -> Paym
         else:
             payment.status = PaymentStatus.PENDING
         payment.save()
+        if payment.status in FINAL_STATUSES:  # counted once the outcome is committed
+            transaction.on_commit(
+                partial(metrics.payment_settled, gateway=payment.gateway, outcome=payment.status, amount=payment.amount)
+            )
     return payment
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from celery.backends.base import DisabledBackend
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from tqdm import tqdm
@@ -215,14 +216,12 @@ class Command(BaseCommand):
             run = BillingRun.objects.filter(supplier=supplier, period=period, pk__gt=before).order_by("pk").first()
             if run is not None:
                 return run
-            try:  # with a result backend, a refusal at the start is known
-                if result.failed():
-                    error = result.result
-                    if isinstance(error, DomainError):
-                        self._refuse(error, period)
-                    raise CommandError(f"Расчёт не начат: {error}")
-            except NotImplementedError:  # no result backend: only the run itself tells
-                pass
+            # with a result backend, a refusal at the start is known; without one, only the run tells
+            if not isinstance(result.backend, DisabledBackend) and result.failed():
+                error = result.result
+                if isinstance(error, DomainError):
+                    self._refuse(error, period)
+                raise CommandError(f"Расчёт не начат: {error}")
             time.sleep(POLL_SECONDS)
         raise CommandError(
             f"Исполнители не начали расчёт за {START_WAIT_SECONDS} с: проверьте, что они запущены и подключены к "
