@@ -8,11 +8,12 @@ UV := $(TOOLS)/bin/uv
 BIN := $(VENV)/bin
 DEMO_ACCOUNTS ?= 300
 DEMO_SEED ?= 2026
+PYTEST_ARGS ?=
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install lint migrate seed e2e-browser clean
+.PHONY: run test install lint migrate seed e2e-browser clean cluster cluster-stop cluster-status
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,7 +36,19 @@ run: seed
 	$(BIN)/abonent runserver 127.0.0.1:$(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# the scaled set-up on this machine (PostgreSQL, Redis, nginx, 2 app servers, 2 workers, beat),
+# from Debian's packages postgresql, redis-server and nginx: deploy/README.md
+CLUSTER_PORT ?= 8080
+cluster: install
+	$(BIN)/python deploy/local/cluster.py start --port $(CLUSTER_PORT) --accounts $(DEMO_ACCOUNTS)
+
+cluster-stop:
+	$(BIN)/python deploy/local/cluster.py stop
+
+cluster-status:
+	$(BIN)/python deploy/local/cluster.py status
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
