@@ -10,8 +10,13 @@ import pytest
 
 from abonent.billing.enums import RunStatus
 from abonent.billing.models import BillingChunk, BillingPeriod, BillingRun, Charge, KeyRate
-from abonent.billing.services import PeriodClosed, billing_period_close
-from abonent.billing.tasks import billing_chunk_task, billing_run_finish_task, billing_run_task
+from abonent.billing.services import LEASE, PeriodClosed, billing_period_close, billing_run_start
+from abonent.billing.tasks import (
+    billing_chunk_task,
+    billing_run_finish_task,
+    billing_run_task,
+    billing_runs_resume_task,
+)
 from abonent.core.models import AuditRecord, Supplier
 from abonent.core.periods import Period
 from abonent.identity.models import User
@@ -134,3 +139,41 @@ def test_a_supplier_without_accounts_has_a_run_with_nothing_to_do(supplier: Supp
     run = BillingRun.objects.get()
     assert (run.status, run.chunks, run.summary["accounts"]) == (RunStatus.DONE, 0, 0)
     assert BillingPeriod.objects.filter(supplier=supplier, closed_at__isnull=True).count() == 1
+
+
+def test_a_run_whose_chunk_jobs_were_lost_is_taken_over_when_its_lease_runs_out(
+    october: October, supplier: Supplier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run opened and its chunks' jobs never arrived (lost with a worker killed while the
+    broker handed them over): the sweep leaves it while its lease holds, then a new run takes
+    over and the ledger is that of a run never interrupted."""
+    stalled = billing_run_start(
+        supplier=supplier, period=Period(2026, 10), now=NOW, today=NOW.date(), actor_id=None, channel="cli",
+        chunk_size=2,
+    )  # fmt: skip
+    assert billing_runs_resume_task.delay().get() == 0  # the lease holds: it may still be going
+    assert LedgerEntry.objects.filter(billed_in=Period(2026, 10)).count() == 0
+
+    later = NOW + LEASE + dt.timedelta(seconds=1)
+    monkeypatch.setattr("abonent.core.clock.now", lambda: later)
+    assert billing_runs_resume_task.delay().get() == 1
+
+    stalled.refresh_from_db()
+    new = BillingRun.objects.exclude(pk=stalled.pk).get()
+    assert (stalled.status, new.status, new.channel, new.chunks) == (RunStatus.FAILED, RunStatus.DONE, "resume", 2)
+    assert LedgerEntry.objects.filter(billed_in=Period(2026, 10)).count() == 5
+    assert billing_runs_resume_task.delay().get() == 0  # nothing left to resume
+
+
+def test_a_stalled_run_of_a_closed_period_is_left_failed_by_the_next_start(
+    october: October, supplier: Supplier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    billing_run_start(
+        supplier=supplier, period=Period(2026, 10), now=NOW, today=NOW.date(), actor_id=None, channel="cli",
+        chunk_size=2,
+    )  # fmt: skip
+    BillingPeriod.objects.filter(supplier=supplier, period=Period(2026, 10)).update(closed_at=NOW)
+    monkeypatch.setattr("abonent.core.clock.now", lambda: NOW + LEASE + dt.timedelta(seconds=1))
+
+    assert billing_runs_resume_task.delay().get() == 0  # refused (PeriodClosed), said in the log
+    assert BillingRun.objects.count() == 1

@@ -18,13 +18,14 @@ from abonent.core.periods import Period, PeriodFormatError
 from abonent.core.selectors import SupplierNotFound
 from abonent.documents.models import Bill, BillChunk, BillRun
 from abonent.documents.services import (
+    LEASE,
     BillNotAvailable,
     BillRunInProgress,
     bill_get,
     bills_run_fail,
     bills_run_start,
 )
-from abonent.documents.tasks import bills_chunk_task, bills_run_task
+from abonent.documents.tasks import bills_chunk_task, bills_run_task, bills_runs_resume_task
 from abonent.identity.models import User
 from tests.billing.billing_data import October, october_make
 from tests.factories import account_make
@@ -227,3 +228,20 @@ def test_a_supplier_without_accounts_has_a_run_with_nothing_to_do(supplier: Supp
     assert (run.status, run.chunks, run.summary) == (
         RunStatus.DONE, 0, {"accounts": 0, "drawn": 0, "current": 0, "bytes": 0}
     )  # fmt: skip
+
+
+def test_a_bill_run_whose_chunk_jobs_were_lost_is_taken_over_when_its_lease_runs_out(
+    october: October, supplier: Supplier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stalled = bills_run_start(supplier=supplier, period=OCTOBER, now=NOW, actor_id=None, channel="cli", chunk_size=2)
+    assert bills_runs_resume_task.delay().get() == 0  # the lease holds
+    assert not Bill.objects.exists()
+
+    monkeypatch.setattr("abonent.core.clock.now", lambda: NOW + LEASE + dt.timedelta(seconds=1))
+    assert bills_runs_resume_task.delay().get() == 1
+
+    stalled.refresh_from_db()
+    new = BillRun.objects.exclude(pk=stalled.pk).get()
+    assert (stalled.status, new.status, new.channel) == (RunStatus.FAILED, RunStatus.DONE, "resume")
+    assert [number for number, _, _ in bills()] == ["770000000001", "770000000002", "770000000003"]
+    assert bills_runs_resume_task.delay().get() == 0

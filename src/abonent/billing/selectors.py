@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
 
 from abonent.billing.engine import AccountFacts, NormKind
-from abonent.billing.enums import Direction, VolumeMethod
-from abonent.billing.models import Benefit, Charge, MeterVolume, Norm, Tariff
+from abonent.billing.enums import Direction, RunStatus, VolumeMethod
+from abonent.billing.models import Benefit, BillingRun, Charge, MeterVolume, Norm, Tariff
 from abonent.billing.penalties import DebtItem, Payment, PenaltyResult, penalty_compute
 from abonent.billing.services import rate_book
 from abonent.core.periods import Period
@@ -322,3 +325,30 @@ def consumption_chart(
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class StalledRun:
+    """A run still marked running whose lease ran out: nothing has moved it for the lease's
+    length, so a chunk of it is lost (its job went with a worker that died before it could
+    be given out again)."""
+
+    run_id: int
+    supplier_code: str
+    period: Period
+    chunk_size: int
+
+
+def runs_stalled(runs: QuerySet[Any], *, now: dt.datetime) -> list[StalledRun]:
+    """The stalled runs among ``runs`` (billing runs, or the bill runs of documents: a run
+    model with a supplier, a period, a lease and chunks as ``parts``)."""
+    stalled = []
+    for run in runs.filter(status=RunStatus.RUNNING, lease_until__lt=now).select_related("supplier").order_by("pk"):
+        first = run.parts.order_by("first_account_id").values_list("first_account_id", "last_account_id").first()
+        size = first[1] - first[0] + 1 if first else 1
+        stalled.append(StalledRun(run.pk, run.supplier.code, run.period, size))
+    return stalled
+
+
+def billing_runs_stalled(*, now: dt.datetime) -> list[StalledRun]:
+    return runs_stalled(BillingRun.objects.all(), now=now)

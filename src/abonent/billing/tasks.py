@@ -9,9 +9,12 @@ fails otherwise marks the run failed, and a new run of the period takes over whe
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, group, shared_task
 
 from abonent.billing.models import BillingRun
+from abonent.billing.selectors import billing_runs_stalled
 from abonent.billing.services import (
     CHUNK_SIZE,
     RunNotRunning,
@@ -22,9 +25,12 @@ from abonent.billing.services import (
     billing_run_start,
 )
 from abonent.core import clock
+from abonent.core.errors import DomainError
 from abonent.core.jobs import DATABASE_GONE, retry_countdown
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code, supplier_local_date
+
+log = logging.getLogger(__name__)
 
 
 def _failed(exc: BaseException) -> str:
@@ -91,3 +97,20 @@ def billing_run_finish_task(run_id: int) -> str:
         billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise
     return str(run.status)
+
+
+@shared_task(name="abonent.billing.tasks.billing_runs_resume_task", ignore_result=True, expires=55)
+def billing_runs_resume_task() -> int:
+    """Runs left running with a lease run out: a chunk's job was lost (the Redis broker may
+    lose a job it was handing to a worker killed at that moment). Each is taken over by a
+    new run of its period, which posts only what is missing. Returns how many were resumed."""
+    resumed = 0
+    for run in billing_runs_stalled(now=clock.now()):
+        try:
+            billing_run_task(run.supplier_code, str(run.period), None, channel="resume", chunk_size=run.chunk_size)
+        except DomainError as exc:  # taken over meanwhile, or the period closed
+            log.warning("billing run %s not resumed: %s", run.run_id, exc)
+            continue
+        log.warning("billing run %s had stalled: taken over by a new run", run.run_id)
+        resumed += 1
+    return resumed

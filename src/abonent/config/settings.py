@@ -182,6 +182,9 @@ CELERY_BEAT_SCHEDULE = {
     # The day's reminders: each supplier once a local day, in its sending hours (every hour
     # at :05 finds the suppliers whose 10:00 has come).
     "reminders-run-due": {"task": "abonent.reminders.tasks.reminders_run_due", "schedule": crontab(minute=5)},
+    # Billing and bill runs whose lease ran out with chunks not done: taken over by a new run.
+    "billing-runs-resume": {"task": "abonent.billing.tasks.billing_runs_resume_task", "schedule": 60.0},
+    "bills-runs-resume": {"task": "abonent.documents.tasks.bills_runs_resume_task", "schedule": 60.0},
 }
 # Without a broker (the embedded default) `abonent runserver` runs the schedule above in a
 # thread of its own process; off, nothing periodic runs there.

@@ -13,13 +13,18 @@ first one's work and writes nothing twice.
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, group, shared_task
 
+from abonent.billing.selectors import runs_stalled
 from abonent.core import clock
+from abonent.core.errors import DomainError
 from abonent.core.jobs import DATABASE_GONE, retry_countdown
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code
+from abonent.documents.models import BillRun
 from abonent.documents.services import (
     CHUNK_SIZE,
     BillRunNotRunning,
@@ -29,6 +34,8 @@ from abonent.documents.services import (
     bills_run_finish,
     bills_run_start,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _failed(exc: BaseException) -> str:
@@ -96,3 +103,19 @@ def bills_email_paperless_task(*, supplier_id: int, period: str) -> None:
     """E-mail the drawn bills of the period to the subscribers who gave up the paper one."""
     supplier = Supplier.objects.get(pk=supplier_id)
     bills_email_paperless(supplier=supplier, period=Period.parse(period), now=clock.now())
+
+
+@shared_task(name="abonent.documents.tasks.bills_runs_resume_task", ignore_result=True, expires=55)
+def bills_runs_resume_task() -> int:
+    """Bill runs left running with a lease run out (a chunk's job lost with its worker): each
+    is taken over by a new run of its period, which draws only the bills still missing."""
+    resumed = 0
+    for run in runs_stalled(BillRun.objects.all(), now=clock.now()):
+        try:
+            bills_run_task(run.supplier_code, str(run.period), None, channel="resume", chunk_size=run.chunk_size)
+        except DomainError as exc:
+            log.warning("bill run %s not resumed: %s", run.run_id, exc)
+            continue
+        log.warning("bill run %s had stalled: taken over by a new run", run.run_id)
+        resumed += 1
+    return resumed
