@@ -10,6 +10,7 @@ workers, under a fault or not, must leave the same ledger.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,10 @@ def cluster() -> Iterator[Any]:
         raise
     finally:
         cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        if os.environ.get("CLUSTER_KEEP"):  # to read its logs afterwards
+            print(f"the cluster's files: {directory}", file=sys.stderr)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _print_logs(cluster: Any) -> None:

@@ -34,6 +34,9 @@ RUN_TABLES = {
     "billing": ("billing_billingrun", "billing_billingchunk"),
     "bills": ("documents_billrun", "documents_billchunk"),
 }
+# how long a run whose chunk's job was lost waits before it is taken over: its lease (billing
+# 2 minutes, bills 5), the sweep's minute, the rest of the run
+LEASE_OUT = {"billing": 300, "bills": 520}
 TASKS = {
     "billing": "from abonent.billing.tasks import billing_run_task as task",
     "bills": "from abonent.documents.tasks import bills_run_task as task",
@@ -109,6 +112,35 @@ def task_ids(text: str, task: str, event: str) -> set[str]:
 
 def log_text(cluster: Any, name: str) -> str:
     return (cluster.logs / f"{name}.log").read_text(errors="replace")
+
+
+def chunks_redone(cluster: Any, kind: str, supplier: str, period: str, held: set[str]) -> None:
+    """The jobs the killed worker held were given out again and done, or, when one was lost
+    on its way to the worker (the Redis broker's window between handing a job over and the
+    worker recording it), the run was taken over by a new one when its lease ran out."""
+    runs, _ = RUN_TABLES[kind]
+    year, month = period.split("-")
+    channels = [row[0] for row in cluster.sql(
+        f"SELECT r.channel FROM {runs} r JOIN core_supplier s ON s.id = r.supplier_id "
+        "WHERE s.code = %s AND r.period = %s ORDER BY r.id", supplier, int(year) * 100 + int(month)
+    )]  # fmt: skip
+    if channels[-1] == "resume":
+        print(f"{kind} {supplier} {period}: a chunk's job was lost with the worker; a new run took over")
+        return
+    task = f"{kind}_chunk_task" if kind == "bills" else "billing_chunk_task"
+    finished = task_ids(log_text(cluster, "worker1") + log_text(cluster, "worker2"), task, "succeeded")
+    assert held <= finished, f"not done again: {held - finished}"
+
+
+def sampled(exposition: str, name: str, **labels: str) -> bool:
+    """Whether the Prometheus text has a sample of ``name`` with these labels above zero."""
+    for line in exposition.splitlines():
+        match = re.fullmatch(r"(\w+)\{(.*)\} (\S+)", line)
+        if match and match[1] == name and float(match[3]) > 0:
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match[2]))
+            if all(found.get(k) == v for k, v in labels.items()):
+                return True
+    return False
 
 
 def in_hand(cluster: Any, worker: str, task: str) -> set[str]:
@@ -220,12 +252,10 @@ def test_a_worker_killed_in_the_middle_of_a_billing_run(cluster: Any, reference:
     held = in_hand(cluster, "worker1", "billing_chunk_task")
     time.sleep(2)
     cluster.worker_start(1)  # as its service manager would
-    wait_done(cluster, "billing", "yantargaz", "2026-09")
+    wait_done(cluster, "billing", "yantargaz", "2026-09", timeout=LEASE_OUT["billing"])
     assert ledger_digest(cluster, "yantargaz", "2026-09") == reference[("yantargaz", "2026-09")]
-    # the chunks the killed worker held were given out again and done
     assert held, "the worker held no chunk when it was killed"
-    finished = task_ids(log_text(cluster, "worker1") + log_text(cluster, "worker2"), "billing_chunk_task", "succeeded")
-    assert held <= finished
+    chunks_redone(cluster, "billing", "yantargaz", "2026-09", held)
 
 
 def test_a_worker_killed_in_the_middle_of_a_bill_run(cluster: Any, reference: dict[Any, Any]) -> None:
@@ -236,10 +266,9 @@ def test_a_worker_killed_in_the_middle_of_a_bill_run(cluster: Any, reference: di
     held = in_hand(cluster, "worker2", "bills_chunk_task")
     time.sleep(2)
     cluster.worker_start(2)
-    wait_done(cluster, "bills", "stolgaz", "2026-09", timeout=400)
+    wait_done(cluster, "bills", "stolgaz", "2026-09", timeout=LEASE_OUT["bills"])
     assert held, "the worker held no chunk when it was killed"
-    finished = task_ids(log_text(cluster, "worker1") + log_text(cluster, "worker2"), "bills_chunk_task", "succeeded")
-    assert held <= finished
+    chunks_redone(cluster, "bills", "stolgaz", "2026-09", held)
     # one bill per billed account, each a whole PDF on the shared volume
     bills = cluster.sql(
         "SELECT b.file, b.size FROM documents_bill b JOIN customers_personalaccount a ON a.id = b.account_id "
@@ -370,15 +399,13 @@ def test_a_subscriber_reads_pays_and_downloads_the_bill(cluster: Any, browser: A
                 return str(answer.read().decode())
 
         apps = "".join(metrics(f"http://127.0.0.1:{port}/metrics") for port in cluster.state.apps)
-        assert re.search(r'^abonent_payments_total\{gateway="sandbox",outcome="succeeded"\} [1-9]', apps, re.M)
-        assert re.search(r"^django_http_requests_total_by_method_total\{method=\"GET\"\} [1-9]", apps, re.M)
+        assert sampled(apps, "abonent_payments_total", gateway="sandbox", outcome="succeeded")
+        assert sampled(apps, "django_http_requests_total_by_method_total", method="GET")
         workers = "".join(metrics(f"http://127.0.0.1:{port}/") for port in cluster.state.worker_metrics)
-        assert re.search(
-            r'^abonent_jobs_total\{task="[^"]*sandbox_notify_task",queue="default",outcome="succeeded"\}', workers, re.M
-        )
-        assert re.search(
-            r'^abonent_jobs_total\{task="[^"]*billing_chunk_task",queue="billing",outcome="succeeded"\}', workers, re.M
-        )
+        notify = "abonent.payments.tasks.sandbox_notify_task"
+        assert sampled(workers, "abonent_jobs_total", task=notify, queue="default", outcome="succeeded")
+        chunk = "abonent.billing.tasks.billing_chunk_task"
+        assert sampled(workers, "abonent_jobs_total", task=chunk, queue="billing", outcome="succeeded")
 
         # the bill of October, drawn on the app server, on the shared volume
         answer = page.request.get(f"{cluster.url}/accounts/{account}/bills/2026-10.pdf")

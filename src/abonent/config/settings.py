@@ -158,6 +158,8 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 # costs time, not correctness).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # look for such jobs every 10 s (kombu's default looks every 100 s)
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 5,
     "socket_timeout": 10,
     "health_check_interval": 30,
