@@ -255,6 +255,10 @@ class Cluster:
     def _pg_data(self) -> Path:
         return self.dir / "postgres" / "data"
 
+    def _pg_client(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """A PostgreSQL client program (psql, createdb) against the cluster's server."""
+        return _run([str(_pg_bin() / tool), "-h", "127.0.0.1", "-p", str(self.state.postgres), "-U", "abonent", *args])
+
     def _postgres_running(self) -> bool:
         if not (self._pg_data() / "postmaster.pid").exists():
             return False
@@ -305,23 +309,11 @@ class Cluster:
                 ]
             )
         )
-        exists = _run(
-            [
-                str(pg / "psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.state.postgres),
-                "-U",
-                "abonent",
-                "-d",
-                "postgres",
-                "-tAc",
-                "SELECT 1 FROM pg_database WHERE datname = 'abonent'",
-            ]
+        exists = self._pg_client(
+            "psql", "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'abonent'"
         )
         if exists.stdout.strip() != "1":
-            _run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(self.state.postgres), "-U", "abonent", "abonent"])
+            self._pg_client("createdb", "abonent")
 
     def postgres_stop(self, mode: str = "fast") -> None:
         if self._postgres_running():
@@ -468,21 +460,7 @@ http {{
     def database_copy(self, name: str) -> str:
         """A copy of the cluster's database as it is now (nothing may be connected to it):
         returns its URL."""
-        pg = _pg_bin()
-        _run(
-            [
-                str(pg / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.state.postgres),
-                "-U",
-                "abonent",
-                "-T",
-                "abonent",
-                name,
-            ]
-        )
+        self._pg_client("createdb", "-T", "abonent", name)
         return self.database_url.rsplit("/", 1)[0] + f"/{name}"
 
     def launch(self) -> None:

@@ -127,7 +127,7 @@ def chunks_redone(cluster: Any, kind: str, supplier: str, period: str, held: set
     if channels[-1] == "resume":
         print(f"{kind} {supplier} {period}: a chunk's job was lost with the worker; a new run took over")
         return
-    task = f"{kind}_chunk_task" if kind == "bills" else "billing_chunk_task"
+    task = "billing_chunk_task" if kind == "billing" else "bills_chunk_task"
     finished = task_ids(log_text(cluster, "worker1") + log_text(cluster, "worker2"), task, "succeeded")
     assert held <= finished, f"not done again: {held - finished}"
 
@@ -244,31 +244,30 @@ def test_a_billing_run_is_split_across_both_workers(cluster: Any, reference: dic
     assert ledger_digest(cluster, "stolgaz", "2026-09") == reference[("stolgaz", "2026-09")]
 
 
-def test_a_worker_killed_in_the_middle_of_a_billing_run(cluster: Any, reference: dict[Any, Any]) -> None:
-    run_send(cluster, "billing", "yantargaz", "2026-09")
-    wait_part_done(cluster, "billing", "yantargaz", "2026-09", 0.25)
-    wait_for("worker1 holds a chunk", lambda: in_hand(cluster, "worker1", "billing_chunk_task"), 60, every=0.02)
-    cluster.worker_kill(1)
-    held = in_hand(cluster, "worker1", "billing_chunk_task")
+def kill_a_worker_in_a_run(cluster: Any, kind: str, supplier: str, period: str, worker: int) -> None:
+    """Send a run, kill -9 the worker while it holds one of its chunks, start the worker again
+    (as its service manager would) and wait for the run to end."""
+    task = "billing_chunk_task" if kind == "billing" else "bills_chunk_task"
+    name = f"worker{worker}"
+    run_send(cluster, kind, supplier, period)
+    wait_part_done(cluster, kind, supplier, period, 0.2)
+    wait_for(f"{name} holds a chunk", lambda: in_hand(cluster, name, task), 60, every=0.02)
+    cluster.worker_kill(worker)
+    held = in_hand(cluster, name, task)
     time.sleep(2)
-    cluster.worker_start(1)  # as its service manager would
-    wait_done(cluster, "billing", "yantargaz", "2026-09", timeout=LEASE_OUT["billing"])
-    assert ledger_digest(cluster, "yantargaz", "2026-09") == reference[("yantargaz", "2026-09")]
+    cluster.worker_start(worker)
+    wait_done(cluster, kind, supplier, period, timeout=LEASE_OUT[kind])
     assert held, "the worker held no chunk when it was killed"
-    chunks_redone(cluster, "billing", "yantargaz", "2026-09", held)
+    chunks_redone(cluster, kind, supplier, period, held)
+
+
+def test_a_worker_killed_in_the_middle_of_a_billing_run(cluster: Any, reference: dict[Any, Any]) -> None:
+    kill_a_worker_in_a_run(cluster, "billing", "yantargaz", "2026-09", worker=1)
+    assert ledger_digest(cluster, "yantargaz", "2026-09") == reference[("yantargaz", "2026-09")]
 
 
 def test_a_worker_killed_in_the_middle_of_a_bill_run(cluster: Any, reference: dict[Any, Any]) -> None:
-    run_send(cluster, "bills", "stolgaz", "2026-09")
-    wait_part_done(cluster, "bills", "stolgaz", "2026-09", 0.2)
-    wait_for("worker2 holds a chunk", lambda: in_hand(cluster, "worker2", "bills_chunk_task"), 60, every=0.02)
-    cluster.worker_kill(2)
-    held = in_hand(cluster, "worker2", "bills_chunk_task")
-    time.sleep(2)
-    cluster.worker_start(2)
-    wait_done(cluster, "bills", "stolgaz", "2026-09", timeout=LEASE_OUT["bills"])
-    assert held, "the worker held no chunk when it was killed"
-    chunks_redone(cluster, "bills", "stolgaz", "2026-09", held)
+    kill_a_worker_in_a_run(cluster, "bills", "stolgaz", "2026-09", worker=2)
     # one bill per billed account, each a whole PDF on the shared volume
     bills = cluster.sql(
         "SELECT b.file, b.size FROM documents_bill b JOIN customers_personalaccount a ON a.id = b.account_id "
