@@ -1,40 +1,61 @@
+"""Jobs are sent after the commit; a broker that cannot be reached does not turn the
+committed request into an error (core.jobs)."""
+
+from __future__ import annotations
+
+import logging
 from typing import Any
 
 import pytest
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from abonent.core.jobs import job_enqueue
+from abonent.core.jobs import job_enqueue, retry_countdown
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+class Task:
+    name = "abonent.tests.job"
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self.sent: list[dict[str, Any]] = []
 
     def apply_async(self, *, kwargs: dict[str, Any]) -> None:
-        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        self.sent.append(kwargs)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_job_is_sent_after_commit() -> None:
-    task = Recorder()
-
+def test_a_job_is_sent_only_when_the_transaction_commits() -> None:
+    task = Task()
     with transaction.atomic():
-        job_enqueue(task, account_id=7)
-        assert task.calls == []
+        job_enqueue(task, payment_id=7)
+        assert task.sent == []
+    assert task.sent == [{"payment_id": 7}]
 
-    assert task.calls == [{"account_id": 7}]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        job_enqueue(task, payment_id=8)
+        raise RuntimeError("rolled back")
+    assert task.sent == [{"payment_id": 7}]  # nothing sent for what was not committed
 
 
-@pytest.mark.django_db(transaction=True)
-def test_job_is_not_sent_when_the_transaction_rolls_back() -> None:
-    task = Recorder()
+def test_an_unreachable_broker_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    task = Task(BrokerUnreachable("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
+    with caplog.at_level(logging.ERROR, logger="abonent.core.jobs"), transaction.atomic():
+        job_enqueue(task, payment_id=7)
+    [record] = caplog.records
+    assert "broker is unreachable" in record.getMessage()
+    assert (record.task, record.job_kwargs) == ("abonent.tests.job", {"payment_id": 7})  # type: ignore[attr-defined]
 
-    def use_case() -> None:
-        with transaction.atomic():
-            job_enqueue(task, account_id=7)
-            raise RuntimeError("the use case failed")
 
-    with pytest.raises(RuntimeError):
-        use_case()
+def test_any_other_error_of_a_job_still_surfaces() -> None:
+    """In-process (no broker) a job's own failure is a bug to see, not a broker to wait for."""
+    with pytest.raises(ValueError, match="a bug"), transaction.atomic():
+        job_enqueue(Task(ValueError("a bug")), payment_id=7)
 
-    assert task.calls == []
+
+@pytest.mark.parametrize(("retries", "seconds"), [(0, 2), (1, 4), (4, 32), (5, 60), (7, 60)])
+def test_a_job_whose_database_went_away_waits_longer_each_time(retries: int, seconds: int) -> None:
+    assert retry_countdown(retries) == seconds
