@@ -35,9 +35,13 @@ def test_a_job_is_sent_only_when_the_transaction_commits() -> None:
         assert task.sent == []
     assert task.sent == [{"payment_id": 7}]
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        job_enqueue(task, payment_id=8)
-        raise RuntimeError("rolled back")
+    def rolled_back() -> None:
+        with transaction.atomic():
+            job_enqueue(task, payment_id=8)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
     assert task.sent == [{"payment_id": 7}]  # nothing sent for what was not committed
 
 
@@ -52,8 +56,13 @@ def test_an_unreachable_broker_is_logged_not_raised(caplog: pytest.LogCaptureFix
 
 def test_any_other_error_of_a_job_still_surfaces() -> None:
     """In-process (no broker) a job's own failure is a bug to see, not a broker to wait for."""
-    with pytest.raises(ValueError, match="a bug"), transaction.atomic():
-        job_enqueue(Task(ValueError("a bug")), payment_id=7)
+
+    def committed() -> None:
+        with transaction.atomic():
+            job_enqueue(Task(ValueError("a bug")), payment_id=7)
+
+    with pytest.raises(ValueError, match="a bug"):
+        committed()
 
 
 @pytest.mark.parametrize(("retries", "seconds"), [(0, 2), (1, 4), (4, 32), (5, 60), (7, 60)])
