@@ -175,7 +175,6 @@ CELERY_TASK_ROUTES = {
     "abonent.notifications.tasks.*": {"queue": "notifications"},
     "abonent.reminders.tasks.*": {"queue": "notifications"},
 }
-CELERY_QUEUES_ALL = "default,billing,bills,notifications"
 CELERY_BEAT_SCHEDULE = {
     # The delivery log: attempt again the e-mails and SMS whose retry is due.
     "deliveries-retry-due": {"task": "abonent.notifications.tasks.deliveries_retry_due", "schedule": 60.0},
