@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import need_binary
+from tests.e2e.conftest import browser  # noqa: F401 - the journeys' Chromium, for the cluster's journey
 
 PROJECT = Path(__file__).resolve().parents[2]
 SUPPLIERS = ("stolgaz", "yantargaz")
@@ -132,20 +133,6 @@ def reference(cluster: Any) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
             digests[(supplier, period)] = ledger_digest(cluster, supplier, period, cluster.reference_url)
             assert digests[(supplier, period)], f"the reference run of {supplier} {period} posted nothing"
     return digests
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-    from tests.e2e.conftest import CHROMIUM_ARGS
-
-    executable = need_binary("chromium", "/usr/bin/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(autouse=True)

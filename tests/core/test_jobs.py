@@ -68,3 +68,36 @@ def test_any_other_error_of_a_job_still_surfaces() -> None:
 @pytest.mark.parametrize(("retries", "seconds"), [(0, 2), (1, 4), (4, 32), (5, 60), (7, 60)])
 def test_a_job_whose_database_went_away_waits_longer_each_time(retries: int, seconds: int) -> None:
     assert retry_countdown(retries) == seconds
+
+
+class BoundTask:
+    """What retry_when_database_gone reads of a bound Celery task."""
+
+    max_retries = 8
+
+    def __init__(self, *, retries: int, eager: bool = False) -> None:
+        self.request = type("Request", (), {"retries": retries, "is_eager": eager})()
+        self.retried: list[tuple[BaseException, int]] = []
+
+    def retry(self, *, exc: BaseException, countdown: int) -> Exception:
+        self.retried.append((exc, countdown))
+        return RuntimeError("retry")  # what Celery's retry returns to be raised
+
+
+def test_a_job_whose_database_went_away_is_tried_again_until_its_retries_run_out() -> None:
+    from django.db import OperationalError
+
+    from abonent.core.jobs import retry_when_database_gone
+
+    gone = OperationalError("server closed the connection unexpectedly")
+    task = BoundTask(retries=2)
+    with pytest.raises(RuntimeError, match="retry"):
+        retry_when_database_gone(task, gone)
+    assert task.retried == [(gone, 8)]
+
+    for spent in (BoundTask(retries=8), BoundTask(retries=0, eager=True)):  # no retries left; in-process
+        retry_when_database_gone(spent, gone)
+        assert spent.retried == []
+    other = BoundTask(retries=0)
+    retry_when_database_gone(other, ValueError("a bug"))  # not the database: fail at once
+    assert other.retried == []

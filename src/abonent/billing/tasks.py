@@ -10,11 +10,12 @@ fails otherwise marks the run failed, and a new run of the period takes over whe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import Task, group, shared_task
 
 from abonent.billing.models import BillingRun
-from abonent.billing.selectors import billing_runs_stalled
+from abonent.billing.selectors import StalledRun, billing_runs_stalled
 from abonent.billing.services import (
     CHUNK_SIZE,
     RunNotRunning,
@@ -26,7 +27,7 @@ from abonent.billing.services import (
 )
 from abonent.core import clock
 from abonent.core.errors import DomainError
-from abonent.core.jobs import DATABASE_GONE, retry_countdown
+from abonent.core.jobs import retry_when_database_gone
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code, supplier_local_date
 
@@ -77,12 +78,8 @@ def billing_chunk_task(self: Task, chunk_id: int, run_id: int) -> int | None:
         billing_run_finish_when_done(run_id=run_id, now=clock.now())
     except RunNotRunning:
         return None
-    except DATABASE_GONE as exc:
-        if not self.request.is_eager and self.request.retries < (self.max_retries or 0):
-            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
-        billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
-        raise
     except Exception as exc:
+        retry_when_database_gone(self, exc)  # PostgreSQL restarting: again in a few seconds
         billing_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise
     return None if stats is None else stats.accounts
@@ -99,18 +96,25 @@ def billing_run_finish_task(run_id: int) -> str:
     return str(run.status)
 
 
+def stalled_runs_resume(stalled: list[StalledRun], run_task: Callable[..., int]) -> int:
+    """Start ``run_task`` (billing's or the bills' run task) for each stalled run: the new run
+    takes the old one over and does only what is missing. Returns how many were resumed; one
+    refused (taken over meanwhile, its period closed) is said in the log and left."""
+    resumed = 0
+    for run in stalled:
+        try:
+            run_task(run.supplier_code, str(run.period), None, channel="resume", chunk_size=run.chunk_size)
+        except DomainError as exc:
+            log.warning("run %s (%s) not resumed: %s", run.run_id, run_task.__name__, exc)
+            continue
+        log.warning("run %s (%s) had stalled: taken over by a new run", run.run_id, run_task.__name__)
+        resumed += 1
+    return resumed
+
+
 @shared_task(name="abonent.billing.tasks.billing_runs_resume_task", ignore_result=True, expires=55)
 def billing_runs_resume_task() -> int:
     """Runs left running with a lease run out: a chunk's job was lost (the Redis broker may
     lose a job it was handing to a worker killed at that moment). Each is taken over by a
     new run of its period, which posts only what is missing. Returns how many were resumed."""
-    resumed = 0
-    for run in billing_runs_stalled(now=clock.now()):
-        try:
-            billing_run_task(run.supplier_code, str(run.period), None, channel="resume", chunk_size=run.chunk_size)
-        except DomainError as exc:  # taken over meanwhile, or the period closed
-            log.warning("billing run %s not resumed: %s", run.run_id, exc)
-            continue
-        log.warning("billing run %s had stalled: taken over by a new run", run.run_id)
-        resumed += 1
-    return resumed
+    return stalled_runs_resume(billing_runs_stalled(now=clock.now()), billing_run_task)

@@ -7,6 +7,7 @@ passes ``manage.py check --deploy`` with no warnings.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -38,10 +39,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # client's address of their requests is read from X-Forwarded-For (abonent.core.proxy).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 try:
-    import ipaddress as _ipaddress
-
     for _cidr in TRUSTED_PROXIES:
-        _ipaddress.ip_network(_cidr, strict=False)
+        ipaddress.ip_network(_cidr, strict=False)
 except ValueError as _exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}; expected networks such as 10.0.0.5/32") from None
 # Old keys still accepted for sessions, password-reset links and signed values while a new

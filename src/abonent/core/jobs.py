@@ -51,3 +51,12 @@ def job_enqueue(task: _Task, /, **kwargs: Any) -> None:
 def retry_countdown(retries: int) -> int:
     """Seconds before the next try of a job whose database went away: 2, 4, 8, … up to 60."""
     return min(2 ** (retries + 1), 60)
+
+
+def retry_when_database_gone(task: Any, exc: BaseException) -> None:
+    """Raise the bound job's retry when ``exc`` is the database going away and the job may be
+    tried again (not in-process, where the caller waits for it); return otherwise, so the
+    caller goes on to fail what the job belongs to."""
+    request = task.request
+    if isinstance(exc, DATABASE_GONE) and not request.is_eager and request.retries < (task.max_retries or 0):
+        raise task.retry(exc=exc, countdown=retry_countdown(request.retries)) from exc

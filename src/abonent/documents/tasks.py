@@ -13,14 +13,12 @@ first one's work and writes nothing twice.
 
 from __future__ import annotations
 
-import logging
-
 from celery import Task, group, shared_task
 
 from abonent.billing.selectors import runs_stalled
+from abonent.billing.tasks import stalled_runs_resume
 from abonent.core import clock
-from abonent.core.errors import DomainError
-from abonent.core.jobs import DATABASE_GONE, retry_countdown
+from abonent.core.jobs import retry_when_database_gone
 from abonent.core.models import Supplier
 from abonent.core.periods import Period
 from abonent.core.selectors import supplier_by_code
@@ -34,8 +32,6 @@ from abonent.documents.services import (
     bills_run_finish,
     bills_run_start,
 )
-
-log = logging.getLogger(__name__)
 
 
 def _failed(exc: BaseException) -> str:
@@ -87,12 +83,8 @@ def bills_chunk_task(self: Task, chunk_id: int, run_id: int) -> int | None:
         bills_run_finish(run_id=run_id, now=clock.now())
     except BillRunNotRunning:
         return None
-    except DATABASE_GONE as exc:
-        if not self.request.is_eager and self.request.retries < (self.max_retries or 0):
-            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
-        bills_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
-        raise
     except Exception as exc:
+        retry_when_database_gone(self, exc)  # PostgreSQL restarting: again in a few seconds
         bills_run_fail(run_id=run_id, error=_failed(exc), now=clock.now())
         raise
     return None if stats is None else stats.drawn
@@ -109,13 +101,4 @@ def bills_email_paperless_task(*, supplier_id: int, period: str) -> None:
 def bills_runs_resume_task() -> int:
     """Bill runs left running with a lease run out (a chunk's job lost with its worker): each
     is taken over by a new run of its period, which draws only the bills still missing."""
-    resumed = 0
-    for run in runs_stalled(BillRun.objects.all(), now=clock.now()):
-        try:
-            bills_run_task(run.supplier_code, str(run.period), None, channel="resume", chunk_size=run.chunk_size)
-        except DomainError as exc:
-            log.warning("bill run %s not resumed: %s", run.run_id, exc)
-            continue
-        log.warning("bill run %s had stalled: taken over by a new run", run.run_id)
-        resumed += 1
-    return resumed
+    return stalled_runs_resume(runs_stalled(BillRun.objects.all(), now=clock.now()), bills_run_task)
