@@ -8,6 +8,7 @@ the subscriber sees «новое» on the list of appeals and reads the answer. 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,6 +169,7 @@ def test_an_appeal_with_a_photo_is_answered_in_the_back_office(
     )
     _shot(page, artifacts, "appeals-journey-new-360")
     page.get_by_role("button", name="Отправить обращение").click()
+    page.wait_for_url(re.compile(r"/appeals/\d+/$"))  # the appeal is saved before it is looked up
     appeal = Appeal.objects.get(user=maria)
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"№ {appeal.pk}")
     assert (appeal.category, appeal.account, appeal.status) == (Category.CHARGE, account, Status.NEW)

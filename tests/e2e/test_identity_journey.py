@@ -89,6 +89,7 @@ def _code_from_outbox(context: BrowserContext, portal: str, phone: str) -> str:
     outbox.goto(portal + "/demo/outbox/")
     outbox.get_by_label("Телефон или e\u2011mail получателя").fill(phone)
     outbox.get_by_role("button", name="Найти").click()
+    outbox.wait_for_url(re.compile(r"[?&]to="))  # the filtered list, not the whole outbox before it
     text = outbox.locator(".message__body").first.inner_text()
     outbox.close()
     match = re.search(r"\b(\d{6})\b", text)
