@@ -10,6 +10,7 @@
     FORWARDED_ALLOW_IPS  the proxies whose X-Forwarded-* headers are believed: 127.0.0.1
     GUNICORN_CONTROL_SOCKET  gunicorn's control socket, one per instance; unset: none (instances
                          on one host would otherwise share the same default path)
+    LOG_FORMAT           json (production's default): gunicorn's own lines are JSON too
 
 The app servers keep nothing of their own (sessions, cache and jobs are in PostgreSQL and
 Redis, files on the shared MEDIA_ROOT), so any number of them can stand behind the proxy.
@@ -24,6 +25,11 @@ from typing import Any
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value else default
+
+
+def _production_default() -> str:
+    """LOG_FORMAT's default, as the settings decide it: json in production."""
+    return "json" if os.environ.get("ABONENT_ENV", "").strip() == "production" else "plain"
 
 
 bind = [os.environ.get("GUNICORN_BIND", "").strip() or "127.0.0.1:8000"]
@@ -42,6 +48,17 @@ errorlog = "-"
 capture_output = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 wsgi_app = "abonent.config.wsgi:application"
+# gunicorn's own lines (starting, a worker booted or replaced, a timeout) in the application's
+# format: under LOG_FORMAT=json they are JSON objects with a UTC time like every other line,
+# not text in the master's time zone. Its access log stays off.
+if (os.environ.get("LOG_FORMAT", "").strip() or _production_default()) == "json":
+    logconfig_dict = {
+        "formatters": {"generic": {"()": "abonent.core.observability.JsonFormatter"}},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
+    }
 _control = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
 if _control:
     control_socket = _control
