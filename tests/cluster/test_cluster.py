@@ -150,9 +150,11 @@ def sampled(exposition: str, name: str, **labels: str) -> bool:
 
 
 def in_hand(cluster: Any, worker: str, task: str) -> set[str]:
-    """The jobs of ``task`` the worker has received and not finished, by its log."""
-    text = log_text(cluster, worker)
-    return task_ids(text, task, "received") - task_ids(text, task, "succeeded") - task_ids(text, task, "retry")
+    """The jobs of ``task`` the worker has received and that are not finished, by the logs (a
+    job an earlier fault took from it may have been finished by the other worker)."""
+    received = task_ids(log_text(cluster, worker), task, "received")
+    text = log_text(cluster, "worker1") + log_text(cluster, "worker2")
+    return received - task_ids(text, task, "succeeded") - task_ids(text, task, "retry")
 
 
 @dataclass
