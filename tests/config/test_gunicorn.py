@@ -7,7 +7,6 @@ import json
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import free_port
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
@@ -62,12 +63,6 @@ def test_its_own_lines_follow_log_format(
     assert ("logconfig_dict" in _settings(monkeypatch, **env)) is json_lines
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, dict[str, str]]:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
@@ -79,7 +74,7 @@ def _get(url: str) -> tuple[int, dict[str, str]]:
 def test_an_app_server_under_log_format_json_writes_only_json_lines(tmp_path: Path) -> None:
     """A real gunicorn: its start, its worker's boot, the application's request line and its
     shutdown are each one JSON object with a UTC time; nothing else reaches its output."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ABONENT_ENV": "development",
